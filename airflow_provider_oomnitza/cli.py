@@ -1,0 +1,214 @@
+"""``oomnitza-airflow``: generate, validate and inspect a config.ini without running Airflow.
+
+    oomnitza-airflow generate-ini [--ini PATH]
+    oomnitza-airflow validate [--ini PATH]
+    oomnitza-airflow show-mappings SECTION [--ini PATH] [--offline]
+    oomnitza-airflow preview SECTION --input FILE [--ini PATH] [--limit N]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any, Iterator, TextIO
+
+from airflow_provider_oomnitza.config.generate import write_example
+from airflow_provider_oomnitza.config.loader import Config, SectionConfig, load_config
+from airflow_provider_oomnitza.config.paths import default_ini_path
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return EXIT_USAGE
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    return args.func(args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="oomnitza-airflow",
+        description="Work with the Oomnitza Connector config.ini used by the Airflow provider.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, func, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("--ini", type=Path, default=None,
+                       help="config file (default: $OOMNITZA_INI, Airflow's [oomnitza] ini_path, "
+                            "or $AIRFLOW_HOME/oomnitza/config.ini)")
+        p.set_defaults(func=func)
+        return p
+
+    add("generate-ini", cmd_generate, "Write an example config.ini with every section and setting; "
+        "an existing file is kept as a .bak backup.")
+    add("validate", cmd_validate, "Check every section; exit 1 if any has errors.")
+    p = add("show-mappings", cmd_show_mappings, "Print a section's effective mappings (defaults, "
+            "Oomnitza's server-side mappings when reachable, then the INI).")
+    p.add_argument("section", help="section name, e.g. casper or ldap.Contractors")
+    p.add_argument("--offline", action="store_true", help="do not contact Oomnitza")
+    p = add("preview", cmd_preview, "Map saved raw records offline and print the Oomnitza records "
+            "as JSON lines; skipped records and why go to stderr.")
+    p.add_argument("section", help="section name")
+    p.add_argument("--input", type=Path, required=True,
+                   help="raw records: .json (a list or one object), .jsonl, or .csv")
+    p.add_argument("--limit", type=int, default=0, help="stop after N records (0 = all)")
+    return parser
+
+
+def _ini(args) -> Path:
+    return args.ini or default_ini_path()
+
+
+def _load(args) -> Config | None:
+    path = _ini(args)
+    try:
+        return load_config(path)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+
+
+def _section(config: Config, name: str) -> SectionConfig | None:
+    section = config.sections.get(name)
+    if section is None:
+        known = ", ".join(config.sections) or "none"
+        print(f"error: {config.path}: no section [{name}] (sections: {known})", file=sys.stderr)
+        return None
+    if section.errors:
+        for issue in section.errors:
+            print(f"error: {issue}", file=sys.stderr)
+        return None
+    return section
+
+
+def cmd_generate(args) -> int:
+    path = _ini(args)
+    backup = write_example(path)
+    if backup:
+        print(f"existing {path} kept as {backup}")
+    print(f"{path} has been generated")
+    return EXIT_OK
+
+
+def cmd_validate(args, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    config = _load(args)
+    if config is None:
+        return EXIT_INVALID
+    print(f"{config.path}", file=out)
+    for issue in config.issues:
+        print(f"  {issue.severity}: {issue}", file=out)
+    sections = ([config.oomnitza] if config.oomnitza else []) + list(config.sections.values())
+    for section in sections:
+        state = "ok" if section.ok else "INVALID"
+        enabled = "" if section.name == "oomnitza" else (" (enabled)" if section.enabled else " (disabled)")
+        print(f"[{section.name}] {state}{enabled}", file=out)
+        for issue in section.issues:
+            print(f"  {issue.severity}: {issue}", file=out)
+    return EXIT_OK if config.ok else EXIT_INVALID
+
+
+def cmd_show_mappings(args) -> int:
+    config = _load(args)
+    section = config and _section(config, args.section)
+    if section is None:
+        return EXIT_INVALID
+    server = None
+    if not args.offline and section.settings.use_server_map:  # type: ignore[union-attr]
+        server = _server_mappings(config, section)
+    effective = section.effective_mappings(server)
+    origin = "with Oomnitza's server-side mappings" if server is not None else "offline: without server-side mappings"
+    print(f"[{section.name}] mappings ({section.mapping_name}, {origin})")
+    print(json.dumps(effective.mappings, indent=2, sort_keys=True))
+    print(f"sync_field: {', '.join(effective.sync_fields)}")
+    for message in effective.errors:
+        print(f"error: {message}", file=sys.stderr)
+    for message in effective.warnings:
+        print(f"warning: {message}", file=sys.stderr)
+    return EXIT_INVALID if effective.errors else EXIT_OK
+
+
+def _server_mappings(config: Config, section: SectionConfig) -> dict[str, Any] | None:
+    """Oomnitza's mappings for the section, or None (with a note) when Oomnitza is not reachable."""
+    try:
+        from airflow_provider_oomnitza.hooks.oomnitza import OomnitzaHook
+
+        hook = OomnitzaHook.from_config(config)
+        return hook.get_mappings(section.mapping_name)
+    except Exception as exc:  # any failure: fall back to offline, say why
+        print(f"note: Oomnitza not reachable ({type(exc).__name__}: {exc}); showing offline mappings",
+              file=sys.stderr)
+        return None
+
+
+def cmd_preview(args) -> int:
+    config = _load(args)
+    section = config and _section(config, args.section)
+    if section is None:
+        return EXIT_INVALID
+    from airflow_provider_oomnitza.mapping.engine import RecordMapper, RecordSkipped
+
+    effective = section.effective_mappings({} if not section.settings.use_server_map else None)  # type: ignore
+    mapper = RecordMapper(
+        effective.mappings,
+        section.settings.values(reveal=True),  # type: ignore[union-attr]
+        sync_fields=effective.sync_fields,
+        record_filter=section.record_filter,
+        custom_converters=config.converters,
+    )
+    try:
+        records = list(_read_records(args.input, args.limit))
+    except (OSError, ValueError) as exc:
+        print(f"error: {args.input}: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    for index, _raw, result in mapper.map_all(records):
+        if isinstance(result, RecordSkipped):
+            print(f"skipped {mapper.identity(_raw, index)}: {result.kind}: {result.message}", file=sys.stderr)
+        else:
+            print(json.dumps(result, default=str, sort_keys=True))
+    s = mapper.stats
+    print(f"{len(records)} read, {s.mapped} mapped, {s.filtered} filtered out, {s.missing} missing required "
+          f"fields, {s.errors} errors, {s.converter_errors} converter errors", file=sys.stderr)
+    for identity, message in s.problems:
+        print(f"problem: {identity}: {message}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _read_records(path: Path, limit: int) -> Iterator[Any]:
+    count = 0
+    for record in _iter_file(path):
+        if limit and count >= limit:
+            return
+        count += 1
+        yield record
+
+
+def _iter_file(path: Path) -> Iterator[Any]:
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        import csv
+
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            yield from csv.DictReader(fh)
+    elif suffix == ".jsonl":
+        with path.open(encoding="utf-8") as fh:
+            for number, line in enumerate(fh, 1):
+                if line.strip():
+                    try:
+                        yield json.loads(line)
+                    except ValueError as exc:
+                        raise ValueError(f"line {number}: not JSON ({exc})") from None
+    else:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        yield from data if isinstance(data, list) else [data]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,367 @@
+"""Loads and validates ``config.ini``: one result per section, never all-or-nothing.
+
+Every problem is an ``Issue`` naming the file, line, section and key and saying what
+was expected. A section with errors gets no DAG; the other sections are unaffected.
+"""
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from airflow_provider_oomnitza.config.ini import IniFile, IniSection, IniValue, read_ini
+from airflow_provider_oomnitza.config.settings import CommonSettings, OomnitzaSettings, SettingsModel
+from airflow_provider_oomnitza.config.types import parse_bool
+from airflow_provider_oomnitza.mapping.build import EffectiveMappings, build_mappings
+from airflow_provider_oomnitza.mapping.code import (
+    CONVERTER_ARGS, FILTER_ARGS, CodeError, CompiledCode, compile_body,
+)
+from airflow_provider_oomnitza.mapping.spec import (
+    MappingError, field_name_of, parse_converter, parse_spec, shadowed_keys,
+)
+from airflow_provider_oomnitza.sources import SOURCE_TYPES, type_of_section
+from airflow_provider_oomnitza.sources.base import SourceType
+
+OOMNITZA = "oomnitza"
+CONVERTERS = "converters"
+# Stands in for a setting listed in vault_keys until the secret store is read at run time.
+FROM_SECRET_STORE = "<from secret store>"
+# Settings names a mapping may reference besides the section's own.
+INTERNAL_SETTINGS = frozenset({"VERSION"})
+
+
+@dataclass
+class Issue:
+    severity: Literal["error", "warning"]
+    path: str
+    section: str | None
+    key: str | None
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        if self.section is not None:
+            where += f": [{self.section}]"
+        if self.key:
+            where += f" {self.key}"
+        return f"{where}: {self.message}"
+
+
+@dataclass
+class SectionConfig:
+    """One validated section. ``settings`` is None when the settings themselves are invalid."""
+
+    name: str
+    type_name: str
+    source: SourceType | None
+    enabled: bool
+    line: int
+    settings: SettingsModel | None = None
+    ini_mappings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    record_filter: CompiledCode | None = None
+    issues: list[Issue] = field(default_factory=list)
+    mapping_lines: dict[str, int] = field(default_factory=dict)
+    key_lines: dict[str, int] = field(default_factory=dict)
+
+    def line_of(self, key: str) -> int:
+        return self.key_lines.get(key, self.line)
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def mapping_name(self) -> str:
+        assert self.source and self.settings is not None
+        return self.source.mapping_name_of(self.settings)  # type: ignore[arg-type]
+
+    def effective_mappings(self, server_mappings: dict[str, Any] | None = None) -> EffectiveMappings:
+        """Mappings as a run would use them; ``server_mappings=None`` means offline."""
+        assert self.source and isinstance(self.settings, CommonSettings)
+        return build_mappings(self.source, self.settings, self.ini_mappings, server_mappings)
+
+
+@dataclass
+class Config:
+    path: str
+    oomnitza: SectionConfig | None
+    sections: dict[str, SectionConfig]
+    converters: dict[str, CompiledCode]
+    issues: list[Issue] = field(default_factory=list)
+
+    def enabled_sections(self) -> list[SectionConfig]:
+        return [s for s in self.sections.values() if s.enabled]
+
+    def all_issues(self) -> list[Issue]:
+        out = list(self.issues)
+        if self.oomnitza:
+            out += self.oomnitza.issues
+        for section in self.sections.values():
+            out += section.issues
+        return out
+
+    @property
+    def ok(self) -> bool:
+        return not any(i.severity == "error" for i in self.all_issues())
+
+
+def load_config(path: str | Path, environ: dict[str, str] | None = None) -> Config:
+    """Read and validate a config file. Raises only if the file cannot be read at all."""
+    return _Loader(read_ini(path), os.environ if environ is None else environ).load()
+
+
+class _Loader:
+    def __init__(self, ini: IniFile, environ: Any):
+        self.ini = ini
+        self.environ = environ
+        self.file_issues: list[Issue] = []
+        self.converters: dict[str, CompiledCode] = {}
+        self.broken_converters: set[str] = set()
+
+    def issue(self, severity, section, key, line, message) -> Issue:
+        return Issue(severity, self.ini.path, section, key, line, message)
+
+    def load(self) -> Config:
+        for line, message in self.ini.problems:
+            self.file_issues.append(self.issue("error", None, None, line, message))
+        self._load_converters()
+        oomnitza = None
+        if OOMNITZA in self.ini.sections:
+            oomnitza = self._load_oomnitza(self.ini.sections[OOMNITZA])
+        else:
+            self.file_issues.append(
+                self.issue("error", OOMNITZA, None, None, "missing [oomnitza] section (where to send records)")
+            )
+        sections = {
+            name: self._load_section(section)
+            for name, section in self.ini.sections.items()
+            if name not in (OOMNITZA, CONVERTERS)
+        }
+        if sections and not any(s.enabled for s in sections.values()):
+            self.file_issues.append(
+                self.issue("warning", None, "enable", None, "no section is enabled (set enable = true in one)")
+            )
+        return Config(self.ini.path, oomnitza, sections, self.converters, self.file_issues)
+
+    # -- [converters] -------------------------------------------------------------------------
+    def _load_converters(self) -> None:
+        section = self.ini.sections.get(CONVERTERS)
+        if section is None:
+            return
+        for line, message in section.problems:
+            self.file_issues.append(self.issue("error", CONVERTERS, None, line, message))
+        for name, value in section.options.items():
+            try:
+                compiled = compile_body(name, CONVERTER_ARGS, value, self._code_filename(CONVERTERS, name))
+            except CodeError as exc:
+                self.broken_converters.add(name)
+                self.file_issues.append(self.issue("error", CONVERTERS, name, exc.line, str(exc)))
+                continue
+            self.converters[name] = compiled
+            for line, message in compiled.warnings:
+                self.file_issues.append(self.issue("warning", CONVERTERS, name, line, message))
+
+    def _code_filename(self, section: str, key: str) -> str:
+        return f"{self.ini.path}[{section}].{key}"
+
+    # -- settings -----------------------------------------------------------------------------
+    def _options(self, section: IniSection) -> dict[str, IniValue]:
+        options = dict(self.ini.defaults.options) if self.ini.defaults else {}
+        options.update(section.options)
+        return options
+
+    def _validate_settings(self, sec: SectionConfig, model: type[SettingsModel], raw: dict[str, IniValue]):
+        fields = model.model_fields
+        for key, value in raw.items():
+            if key not in fields:
+                hint = difflib.get_close_matches(key, list(fields), n=1)
+                suggestion = f"; did you mean '{hint[0]}'?" if hint else ""
+                sec.issues.append(self.issue(
+                    "warning", sec.name, key, value.line, f"unknown setting for {sec.type_name}, ignored{suggestion}"
+                ))
+        values: dict[str, Any] = {k: v.value for k, v in raw.items() if k in fields and v.value != ""}
+        vault_keys = values.get("vault_keys", "").split() if isinstance(values.get("vault_keys"), str) else []
+        for key in vault_keys:
+            if key not in fields:
+                sec.issues.append(self.issue("error", sec.name, "vault_keys", raw["vault_keys"].line,
+                                             f"'{key}' is not a setting of {sec.type_name}"))
+            elif key not in values:
+                values[key] = FROM_SECRET_STORE
+        env_var = values.get("env_password")
+        if env_var and env_var not in self.environ:
+            sec.issues.append(self.issue(
+                "warning", sec.name, "env_password", raw["env_password"].line,
+                f"environment variable {env_var} is not set here; runs fail unless it is set where tasks run",
+            ))
+        if env_var and "password" in fields and "password" not in values:
+            values["password"] = FROM_SECRET_STORE
+        try:
+            settings = model.model_validate(values)
+        except ValidationError as exc:
+            for err in exc.errors(include_input=False, include_url=False):
+                key = str(err["loc"][0]) if err["loc"] else None
+                line = raw[key].line if key in raw else sec.line
+                sec.issues.append(self.issue("error", sec.name, key, line, _pydantic_message(err, fields, key)))
+            return None
+        for severity, pairs in (("error", settings.problems()), ("warning", settings.notes())):
+            for key, message in pairs:
+                line = raw[key].line if key in raw else sec.line
+                sec.issues.append(self.issue(severity, sec.name, key, line, message))
+        return settings
+
+    def _load_oomnitza(self, section: IniSection) -> SectionConfig:
+        sec = SectionConfig(OOMNITZA, OOMNITZA, None, True, section.line)
+        self._ini_problems(sec, section)
+        raw = {k: v for k, v in self._options(section).items() if k != "enable"}
+        sec.settings = self._validate_settings(sec, OomnitzaSettings, raw)
+        return sec
+
+    def _ini_problems(self, sec: SectionConfig, section: IniSection) -> None:
+        for line, message in section.problems:
+            sec.issues.append(self.issue("error", sec.name, None, line, message))
+        for line, message in section.notes:
+            sec.issues.append(self.issue("warning", sec.name, None, line, message))
+
+    # -- connector sections -------------------------------------------------------------------
+    def _load_section(self, section: IniSection) -> SectionConfig:
+        type_name = type_of_section(section.name)
+        source = SOURCE_TYPES.get(type_name)
+        options = self._options(section)
+        sec = SectionConfig(section.name, type_name, source, False, section.line)
+        self._ini_problems(sec, section)
+        sec.key_lines = {k: v.line for k, v in options.items()}
+        sec.enabled = self._enabled(sec, options.get("enable"))
+        if source is None:
+            hint = difflib.get_close_matches(type_name, list(SOURCE_TYPES), n=1)
+            suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
+            sec.issues.append(self.issue(
+                "error", sec.name, None, section.line,
+                f"unknown source type '{type_name}'{suggestion}; expected one of {', '.join(SOURCE_TYPES)}",
+            ))
+            return sec
+        settings_raw: dict[str, IniValue] = {}
+        for key, value in options.items():
+            if key == "enable":
+                continue
+            if key == "recordfilter":
+                self._compile_filter(sec, value)
+            elif key.startswith("mapping."):
+                self._read_mapping(sec, key, value)
+            else:
+                settings_raw[key] = value
+        sec.settings = self._validate_settings(sec, source.settings, settings_raw)
+        if sec.settings is not None:
+            self._check_mappings(sec)
+        return sec
+
+    def _enabled(self, sec: SectionConfig, value: IniValue | None) -> bool:
+        if value is None:
+            return False
+        if value.value == "":
+            sec.issues.append(self.issue("warning", sec.name, "enable", value.line, "is empty; the section is off"))
+            return False
+        try:
+            return parse_bool(value.value)
+        except ValueError as exc:
+            sec.issues.append(self.issue("error", sec.name, "enable", value.line, str(exc)))
+            return False
+
+    def _compile_filter(self, sec: SectionConfig, value: IniValue) -> None:
+        try:
+            sec.record_filter = compile_body(
+                "the_filter", FILTER_ARGS, value, self._code_filename(sec.name, "recordfilter")
+            )
+        except CodeError as exc:
+            sec.issues.append(self.issue("error", sec.name, "recordfilter", exc.line, str(exc)))
+            return
+        for line, message in sec.record_filter.warnings:
+            sec.issues.append(self.issue("warning", sec.name, "recordfilter", line, message))
+
+    def _read_mapping(self, sec: SectionConfig, key: str, value: IniValue) -> None:
+        shown = "mapping." + key.split(".", 1)[1].upper()  # option names are lower-cased when read
+        try:
+            name = field_name_of(key)
+            spec = parse_spec(value.value)
+        except MappingError as exc:
+            sec.issues.append(self.issue("error", sec.name, shown, value.line, str(exc)))
+            return
+        if name in sec.ini_mappings:
+            sec.issues.append(self.issue(
+                "warning", sec.name, key, value.line,
+                f"maps {name} again (also at line {sec.mapping_lines[name]}); the specs are merged, later keys win",
+            ))
+            sec.ini_mappings[name].update(spec)
+        else:
+            sec.ini_mappings[name] = spec
+        sec.mapping_lines[name] = value.line
+
+    def _check_mappings(self, sec: SectionConfig) -> None:
+        assert sec.source is not None and sec.settings is not None
+        setting_names = set(type(sec.settings).model_fields) | INTERNAL_SETTINGS
+        for name, spec in sec.ini_mappings.items():
+            key, line = f"mapping.{name}", sec.mapping_lines[name]
+            default = sec.source.default_mappings.get(name, {})
+            if not any(spec.get(k) or (k == "hardcoded" and spec.get(k) is not None)
+                       for k in ("source", "setting", "hardcoded", "converter")) and not default:
+                sec.issues.append(self.issue(
+                    "error", sec.name, key, line, "needs a non-empty source, setting, hardcoded or converter"
+                ))
+            if spec.get("setting") and spec["setting"] not in setting_names:
+                sec.issues.append(self.issue(
+                    "error", sec.name, key, line, f"'{spec['setting']}' is not a setting of {sec.type_name}"
+                ))
+            for shadowed in shadowed_keys(default, spec):
+                sec.issues.append(self.issue(
+                    "warning", sec.name, key, line,
+                    f"'{shadowed}' is ignored: the default mapping's source/setting takes precedence; "
+                    f"blank it, e.g. {{\"source\": \"\", \"{shadowed}\": ...}}",
+                ))
+        effective = sec.effective_mappings()
+        for message in effective.errors:
+            sec.issues.append(self.issue("error", sec.name, "sync_field", sec.line_of("sync_field"), message))
+        for message in effective.warnings:
+            sec.issues.append(self.issue("warning", sec.name, "sync_field", sec.line_of("sync_field"), message))
+        for name, spec in effective.mappings.items():
+            if spec.get("converter"):
+                problem = self.converter_problem(spec["converter"])
+                if problem:
+                    line = sec.mapping_lines.get(name, sec.line)
+                    sec.issues.append(self.issue("error", sec.name, f"mapping.{name}", line, problem))
+
+    def converter_problem(self, text: str) -> str | None:
+        from airflow_provider_oomnitza.mapping.converters import BUILTIN_CONVERTERS
+
+        name, _ = parse_converter(text)
+        if name.lower() in self.broken_converters:
+            return f"converter '{name}' in [converters] does not compile (see its error)"
+        if name.lower() in self.converters or name in BUILTIN_CONVERTERS:
+            return None
+        known = sorted(BUILTIN_CONVERTERS) + sorted(self.converters)
+        hint = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        suggestion = f"; did you mean '{hint[0]}'?" if hint else ""
+        return f"unknown converter '{name}'{suggestion} (built-in: {', '.join(sorted(BUILTIN_CONVERTERS))})"
+
+
+def _pydantic_message(err: dict, fields: dict, key: str | None) -> str:
+    if err["type"] == "missing":
+        example = (fields[key].json_schema_extra or {}).get("example") if key in fields else None
+        return "missing required setting" + (f" (e.g. {example})" if example is not None else "")
+    message = err["msg"]
+    for prefix in ("Value error, ",):
+        message = message.removeprefix(prefix)
+    if err["type"] == "literal_error":
+        message = message.replace("Input should be", "expected")
+    return message

@@ -1,0 +1,126 @@
+"""Typed settings models: what every section accepts, and the asset / user / Oomnitza variants.
+
+Each source type declares its own subclass in ``sources/<type>.py``. Field order is the
+order ``generate-ini`` writes. ``problems()`` returns cross-field errors as
+``(key, message)`` pairs so the loader can point at the offending key.
+"""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
+
+from airflow_provider_oomnitza.config.types import Bool, FieldList, Int, Secret, WordList, setting
+
+SslProtocol = Literal["", "ssl", "sslv23", "ssl23", "tls", "tls1", "tls1_1", "tls1_2", "tls1_3"]
+
+
+class SettingsModel(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    def problems(self) -> list[tuple[str, str]]:
+        """Cross-field errors as ``(key, message)``."""
+        return []
+
+    def notes(self) -> list[tuple[str, str]]:
+        """Cross-field warnings as ``(key, message)``."""
+        return []
+
+    def values(self, reveal: bool = False) -> dict[str, Any]:
+        """Settings as plain values; secrets masked unless ``reveal``."""
+        out = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value() if reveal else ("***" if value.get_secret_value() else "")
+            out[name] = value
+        return out
+
+    @classmethod
+    def secret_keys(cls) -> frozenset[str]:
+        return frozenset(n for n, f in cls.model_fields.items() if f.annotation is SecretStr)
+
+
+class CommonSettings(SettingsModel):
+    """Settings every connector section accepts (the original's CommonSettings)."""
+
+    verify_ssl: Bool = setting(True, doc="Check the server's TLS certificate.")
+    cacert_file: str = setting("", doc="CA bundle file for the server's certificate.")
+    cacert_dir: str = setting("", doc="Directory of CA certificates (LDAP).")
+    env_password: str = setting("", doc="Name of an environment variable holding the password.")
+    ssl_protocol: SslProtocol = setting("", doc="Force a TLS version; empty negotiates.")
+    use_server_map: Bool = setting(True, doc="Merge the mappings configured in Oomnitza.")
+    only_if_filled: str = setting("", doc="Accepted for compatibility; the bulk API ignores it.")
+    dont_overwrite: str = setting("", doc="Accepted for compatibility; the bulk API ignores it.")
+    insert_only: Bool = setting(False, doc="Only create records in Oomnitza, never update.")
+    update_only: Bool = setting(False, doc="Only update records in Oomnitza, never create.")
+    vault_keys: WordList = setting([], doc="Settings to load from the secret store.")
+    vault_backend: Literal["keyring", "vault"] = setting("keyring", doc="Secret store for vault_keys.")
+    sync_field: FieldList = setting([], doc="Oomnitza field(s) identifying a record, comma-separated.")
+    schedule: str = setting("", doc="Cron expression or preset for this section's DAG.")
+
+    def problems(self) -> list[tuple[str, str]]:
+        out = []
+        if self.insert_only and self.update_only:
+            out.append(("update_only", "insert_only and update_only are both true; set at most one"))
+        return out
+
+    def notes(self) -> list[tuple[str, str]]:
+        out = []
+        for key in ("only_if_filled", "dont_overwrite"):
+            if getattr(self, key):
+                out.append((key, "is accepted but not sent: Oomnitza's bulk API has no such option"))
+        if self.ssl_protocol in ("tls", "tls1"):
+            out.append(("ssl_protocol", "forces TLS 1.0, which current servers refuse; leave it empty to negotiate"))
+        return out
+
+
+class AssetSettings(CommonSettings):
+    """Sections whose records are Oomnitza assets."""
+
+    sync_field: FieldList = setting(
+        doc="Oomnitza field(s) identifying an asset (serial number is typical).",
+        example="24DCF85294E411E38A52066B556BA4EE",
+    )
+
+    @field_validator("sync_field")
+    @classmethod
+    def _sync_field_not_empty(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("expected at least one Oomnitza field name")
+        return value
+
+
+class UserSettings(CommonSettings):
+    """Sections whose records are Oomnitza users."""
+
+    default_role: Int = setting(doc="Numeric Oomnitza role id given to imported users.", example=25)
+    default_position: str = setting(
+        doc="Position given to users without one; 'unused' adds no POSITION.", example="Employee"
+    )
+
+
+class OomnitzaSettings(SettingsModel):
+    """The ``[oomnitza]`` section: where records go."""
+
+    url: str = setting(doc="Your Oomnitza URL.", example="https://example.oomnitza.com")
+    api_token: Secret = setting(SecretStr(""), doc="API token (preferred over username/password).")
+    username: str = setting("", doc="Oomnitza user, when no api_token.", example="oomnitza-sa")
+    password: Secret = setting(SecretStr(""), doc="Password of that user.", example="ThePassword")
+    env_password: str = setting("", doc="Name of an environment variable holding the password.")
+    verify_ssl: Bool = setting(True, doc="Check Oomnitza's TLS certificate.")
+    ssl_protocol: SslProtocol = setting("", doc="Force a TLS version; empty negotiates.")
+    vault_keys: WordList = setting([], doc="Settings to load from the secret store.")
+    vault_backend: Literal["keyring", "vault"] = setting("keyring", doc="Secret store for vault_keys.")
+    schedule: str = setting("", doc="Default schedule for every section's DAG (cron or preset).")
+
+    def problems(self) -> list[tuple[str, str]]:
+        has_login = self.username and (self.password.get_secret_value() or self.env_password)
+        if not self.api_token.get_secret_value() and not has_login and not self.vault_keys:
+            return [("api_token", "needs either api_token, or username and password")]
+        return []
+
+    def notes(self) -> list[tuple[str, str]]:
+        if self.api_token.get_secret_value() and self.password.get_secret_value():
+            return [("password", "both api_token and password are set; the api_token is used")]
+        return []

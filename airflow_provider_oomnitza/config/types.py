@@ -1,0 +1,102 @@
+"""Value types of INI settings, with strict parsing and messages that say what was expected.
+
+Settings are pydantic models (pydantic already ships with Airflow); these annotated
+types turn the raw INI strings into typed values.
+"""
+from __future__ import annotations
+
+import ast
+import json
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field, SecretStr
+
+TRUE_WORDS = frozenset({"true", "yes", "on", "1"})
+FALSE_WORDS = frozenset({"false", "no", "off", "0"})
+BOOL_EXPECTED = "expected true/false, yes/no, on/off or 1/0 (any case)"
+
+
+def parse_bool(value: Any) -> bool:
+    """Strict boolean: the original silently read ``TRUE`` as false; here it is true and junk is an error."""
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ValueError(f"{BOOL_EXPECTED}, got {value!r}")
+
+
+def parse_int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError(f"expected a whole number, got {value!r}")
+    if isinstance(value, int):
+        return value
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise ValueError(f"expected a whole number, got {value!r}") from None
+
+
+def parse_literal(value: Any) -> Any:
+    """JSON, or a Python literal (the spec's own examples use single quotes)."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        pass
+    try:
+        return ast.literal_eval(value.strip())
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        raise ValueError(f"expected JSON (or a Python literal), got {value!r}") from None
+
+
+def parse_json_list(value: Any) -> list:
+    try:
+        parsed = parse_literal(value)
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, list):
+        raise ValueError(f'expected a JSON list such as ["a", "b"], got {value!r}')
+    return parsed
+
+
+def parse_json_object(value: Any) -> dict:
+    try:
+        parsed = parse_literal(value)
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, dict):
+        raise ValueError(f'expected a JSON object such as {{"key": "value"}}, got {value!r}')
+    return parsed
+
+
+def split_commas(value: Any) -> list[str]:
+    if isinstance(value, (list, tuple)):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return [part.strip() for part in str(value).split(",") if part.strip()]
+
+
+def split_words(value: Any) -> list[str]:
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value]
+    return str(value).split()
+
+
+Bool = Annotated[bool, BeforeValidator(parse_bool)]
+Int = Annotated[int, BeforeValidator(parse_int)]
+JsonList = Annotated[list, BeforeValidator(parse_json_list)]
+JsonObject = Annotated[dict, BeforeValidator(parse_json_object)]
+FieldList = Annotated[list[str], BeforeValidator(split_commas)]
+WordList = Annotated[list[str], BeforeValidator(split_words)]
+Secret = SecretStr
+
+REQUIRED = ...
+
+
+def setting(default: Any = REQUIRED, *, example: Any = None, doc: str = "") -> Any:
+    """Declare a setting: its default (``REQUIRED`` if none), the example ``generate-ini`` writes, a line of doc."""
+    extra = {} if example is None else {"example": example}
+    return Field(default, description=doc, json_schema_extra=extra)

@@ -1,0 +1,43 @@
+"""What the pipeline needs to know about a source type, apart from its hook."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Literal
+
+from airflow_provider_oomnitza.config.settings import CommonSettings
+
+RecordType = Literal["assets", "users"]
+
+
+@dataclass(frozen=True)
+class SourceType:
+    """A source type: the INI section prefix, its settings model, record type and default mappings.
+
+    ``mapping_name`` is both the name of the server-side mappings in Oomnitza and the
+    ``connector_name`` sent with every record. ``hook`` is the dotted path of the hook
+    class that extracts records (None while the source has no hook yet).
+    """
+
+    name: str
+    title: str
+    record_type: RecordType
+    mapping_name: str
+    settings: type[CommonSettings]
+    default_mappings: dict[str, dict] = field(default_factory=dict)
+    # source path -> converter attached when a mapping with that exact source has none.
+    default_converters: dict[str, str] = field(default_factory=dict)
+    hook: str | None = None
+    # Optional refinements that depend on the section's settings.
+    mapping_name_for: Callable[[CommonSettings], str] | None = None
+    extra_mappings: Callable[[CommonSettings], dict[str, dict]] | None = None
+
+    def mapping_name_of(self, settings: CommonSettings) -> str:
+        return self.mapping_name_for(settings) if self.mapping_name_for else self.mapping_name
+
+    def extra_mappings_of(self, settings: CommonSettings) -> dict[str, dict]:
+        return self.extra_mappings(settings) if self.extra_mappings else {}
+
+
+def user_mappings(**fields: str | dict) -> dict[str, dict]:
+    """Default user mappings: a string is a source path, a dict is a full spec."""
+    return {name: spec if isinstance(spec, dict) else {"source": spec} for name, spec in fields.items()}
