@@ -12,6 +12,20 @@ from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
 from airflow_provider_oomnitza.config.types import Bool, FieldList, Int, Secret, WordList, setting
 
+SCHEDULE_PRESETS = frozenset({"@once", "@continuous", "@hourly", "@daily", "@weekly", "@monthly", "@quarterly",
+                              "@yearly", "@annually"})
+SCHEDULE_EXPECTED = "expected a cron expression such as '0 6 * * *' or a preset such as @daily"
+
+
+def schedule_problem(value: str) -> str | None:
+    """Why a schedule is not one Airflow accepts, or None."""
+    if not value or value in SCHEDULE_PRESETS:
+        return None
+    from croniter import croniter  # an Airflow dependency
+
+    return None if croniter.is_valid(value) else f"{SCHEDULE_EXPECTED}, got {value!r}"
+
+
 SslProtocol = Literal["", "ssl", "sslv23", "ssl23", "tls", "tls1", "tls1_1", "tls1_2", "tls1_3"]
 
 
@@ -61,6 +75,8 @@ class CommonSettings(SettingsModel):
 
     def problems(self) -> list[tuple[str, str]]:
         out = []
+        if schedule_problem(self.schedule):
+            out.append(("schedule", schedule_problem(self.schedule)))
         if self.insert_only and self.update_only:
             out.append(("update_only", "insert_only and update_only are both true; set at most one"))
         return out
@@ -103,7 +119,7 @@ class UserSettings(CommonSettings):
 class OomnitzaSettings(SettingsModel):
     """The ``[oomnitza]`` section: where records go."""
 
-    url: str = setting(doc="Your Oomnitza URL.", example="https://example.oomnitza.com")
+    url: str = setting("", doc="Your Oomnitza URL.", example="https://example.oomnitza.com")
     api_token: Secret = setting(SecretStr(""), doc="API token (preferred over username/password).")
     username: str = setting("", doc="Oomnitza user, when no api_token.", example="oomnitza-sa")
     password: Secret = setting(SecretStr(""), doc="Password of that user.", example="ThePassword")
@@ -113,12 +129,28 @@ class OomnitzaSettings(SettingsModel):
     vault_keys: WordList = setting([], doc="Settings to load from the secret store.")
     vault_backend: Literal["keyring", "vault"] = setting("keyring", doc="Secret store for vault_keys.")
     schedule: str = setting("", doc="Default schedule for every section's DAG (cron or preset).")
+    conn_id: str = setting("", doc="Airflow connection with Oomnitza's URL and credentials (instead of the above).")
+    batch_size: Int = setting(100, doc="Records per bulk request.")
+    workers: Int = setting(2, doc="Bulk requests in flight per push task (the --workers option).")
+    chunk_size: Int = setting(5000, doc="Records per chunk; each chunk is mapped and pushed by its own task.")
+    retries: Int = setting(2, doc="Airflow retries of each task of a sync.")
+    retry_delay: Int = setting(30, doc="Seconds between those retries.")
 
     def problems(self) -> list[tuple[str, str]]:
+        out = [(key, f"expected a whole number of at least 1, got {getattr(self, key)}")
+               for key in ("batch_size", "workers", "chunk_size") if getattr(self, key) < 1]
+        out += [(key, f"expected a whole number of at least 0, got {getattr(self, key)}")
+                for key in ("retries", "retry_delay") if getattr(self, key) < 0]
+        if schedule_problem(self.schedule):
+            out.append(("schedule", schedule_problem(self.schedule)))
+        if self.conn_id:
+            return out
+        if not self.url:
+            out.append(("url", "missing required setting (e.g. https://example.oomnitza.com), or set conn_id"))
         has_login = self.username and (self.password.get_secret_value() or self.env_password)
         if not self.api_token.get_secret_value() and not has_login and not self.vault_keys:
-            return [("api_token", "needs either api_token, or username and password")]
-        return []
+            out.append(("api_token", "needs either api_token, or username and password (or conn_id)"))
+        return out
 
     def notes(self) -> list[tuple[str, str]]:
         if self.api_token.get_secret_value() and self.password.get_secret_value():

@@ -35,11 +35,14 @@ class JsonUserSettings(UserSettings):
     default_position: str = setting("Employee", doc="Position given to users without one.")
 
 
+CSV_HOOK = "airflow_provider_oomnitza.hooks.files.CsvSourceHook"
+JSON_HOOK = "airflow_provider_oomnitza.hooks.files.JsonSourceHook"
+
 CSV_ASSETS = SourceType(name="csv_assets", title="CSV assets", record_type="assets", mapping_name="CSV_assets",
-                        settings=CsvAssetSettings)
+                        settings=CsvAssetSettings, hook=CSV_HOOK)
 CSV_USERS = SourceType(name="csv_users", title="CSV users", record_type="users", mapping_name="CSV_users",
-                       settings=CsvUserSettings)
+                       settings=CsvUserSettings, hook=CSV_HOOK)
 JSON_ASSETS = SourceType(name="json_assets", title="JSON assets", record_type="assets",
-                         mapping_name="JSON-assets", settings=JsonAssetSettings)
+                         mapping_name="JSON-assets", settings=JsonAssetSettings, hook=JSON_HOOK)
 JSON_USERS = SourceType(name="json_users", title="JSON users", record_type="users", mapping_name="JSON-users",
-                        settings=JsonUserSettings)
+                        settings=JsonUserSettings, hook=JSON_HOOK)

@@ -1,0 +1,181 @@
+"""One Airflow DAG per enabled section of config.ini.
+
+Parse time stays cheap: reading the INI is the only I/O (no network, no Oomnitza call,
+no secret lookup), and hooks and their client libraries are imported only when a task
+runs. Server-side mappings, credentials and secrets are resolved by the tasks.
+
+Each DAG: ``extract`` -> ``map`` (one task per chunk) -> ``push`` (one per chunk) -> ``report``.
+A section with errors gets no DAG; ``raise_config_errors`` (called by a second DAG file)
+turns those errors into an import error in the Airflow UI, naming section and key, while
+the healthy sections keep their DAGs.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from airflow_provider_oomnitza.config.loader import Config, SectionConfig, load_config
+from airflow_provider_oomnitza.config.paths import default_ini_path
+
+log = logging.getLogger(__name__)
+
+DAG_PREFIX = "oomnitza_"
+START_DATE = (2024, 1, 1)
+
+
+class OomnitzaConfigError(Exception):
+    """config.ini problems that keep sections from getting a DAG."""
+
+
+def dag_id_for(section: str) -> str:
+    """``casper.MDM`` -> ``oomnitza_casper_MDM``."""
+    return DAG_PREFIX + re.sub(r"[^A-Za-z0-9_-]+", "_", section)
+
+
+def _ini_path(ini_path: str | Path | None) -> Path:
+    return Path(ini_path) if ini_path else default_ini_path()
+
+
+def config_errors(ini_path: str | Path | None = None) -> list[str]:
+    """Errors that cost an enabled section its DAG (or every section, for [oomnitza])."""
+    path = _ini_path(ini_path)
+    try:
+        config = load_config(path)
+    except (FileNotFoundError, ValueError) as exc:
+        return [str(exc)]
+    errors = [str(i) for i in config.issues if i.severity == "error"]
+    if config.oomnitza:
+        errors += [str(i) for i in config.oomnitza.errors]
+    errors += [str(i) for s in config.enabled_sections() for i in s.errors]
+    seen: dict[str, str] = {}
+    for section in config.enabled_sections():
+        dag_id = dag_id_for(section.name)
+        if dag_id in seen:
+            errors.append(f"{config.path}: [{section.name}]: its DAG id {dag_id} is the same as [{seen[dag_id]}]'s; "
+                          "rename one section")
+        seen[dag_id] = section.name
+    return errors
+
+
+def raise_config_errors(ini_path: str | Path | None = None) -> None:
+    errors = config_errors(ini_path)
+    if errors:
+        raise OomnitzaConfigError(
+            "config.ini has errors; these sections get no DAG until they are fixed:\n" + "\n".join(errors)
+        )
+
+
+def create_dags(ini_path: str | Path | None = None) -> dict[str, Any]:
+    """``{dag_id: DAG}`` for every healthy enabled section. Call as ``globals().update(create_dags())``."""
+    from airflow.sdk import get_parsing_context
+
+    path = _ini_path(ini_path)
+    try:
+        config = load_config(path)
+    except (FileNotFoundError, ValueError) as exc:
+        log.warning("No Oomnitza DAGs: %s", exc)
+        return {}
+    if config.oomnitza is None or not config.oomnitza.ok:
+        return {}
+    wanted = get_parsing_context().dag_id
+    dags: dict[str, Any] = {}
+    taken: set[str] = set()
+    for section in config.enabled_sections():
+        dag_id = dag_id_for(section.name)
+        duplicate = dag_id in taken
+        taken.add(dag_id)
+        if not section.ok or duplicate or (wanted and wanted != dag_id):
+            continue
+        dags[dag_id] = build_dag(config, section, str(path))
+    return dags
+
+
+def build_dag(config: Config, section: SectionConfig, ini_path: str):
+    import pendulum
+    from airflow.sdk import DAG, Param
+
+    from airflow_provider_oomnitza.operators.extract import OomnitzaExtractOperator
+    from airflow_provider_oomnitza.operators.map import OomnitzaMapOperator
+    from airflow_provider_oomnitza.operators.push import OomnitzaPushOperator
+    from airflow_provider_oomnitza.operators.report import OomnitzaReportOperator
+
+    assert section.source is not None and section.settings is not None and config.oomnitza is not None
+    oomnitza = config.oomnitza.settings
+    schedule = section.settings.schedule or oomnitza.schedule or None  # type: ignore[union-attr]
+    common = {"section": section.name, "ini_path": ini_path}
+    with DAG(
+        dag_id=dag_id_for(section.name),
+        dag_display_name=f"Oomnitza: {section.name}",
+        description=f"Sync {section.source.title} [{section.name}] into Oomnitza {section.source.record_type}",
+        schedule=schedule,
+        start_date=pendulum.datetime(*START_DATE, tz="UTC"),
+        catchup=False,
+        max_active_runs=1,  # the original's --singleton
+        tags={"oomnitza", section.type_name, section.source.record_type},
+        doc_md=doc_markdown(config, section, ini_path),
+        default_args={"owner": "oomnitza", "retries": oomnitza.retries,  # type: ignore[union-attr]
+                      "retry_delay": timedelta(seconds=oomnitza.retry_delay)},  # type: ignore[union-attr]
+        params={
+            "testmode": Param(False, type="boolean", title="Test mode",
+                              description="Map everything, send nothing: the requests go to the log and the "
+                                          "run folder (--testmode)."),
+            "record_count": Param(0, type="integer", minimum=0, title="Record count",
+                                  description="Stop after this many source records; 0 = all (--record-count)."),
+            "save_data": Param(False, type="boolean", title="Save data",
+                               description="Keep the raw and mapped records in the run folder (--save-data)."),
+            "workers": Param(0, type="integer", minimum=0, maximum=64, title="Workers",
+                             description=f"Bulk requests in flight per push task; 0 = [oomnitza] workers "
+                                         f"({oomnitza.workers}) (--workers)."),  # type: ignore[union-attr]
+        },
+    ) as dag:
+        extract = OomnitzaExtractOperator(task_id="extract", **common)
+        mapped = OomnitzaMapOperator.partial(
+            task_id="map", map_index_template="chunk {{ task.chunk.chunk }}", **common
+        ).expand(chunk=extract.output)
+        pushed = OomnitzaPushOperator.partial(
+            task_id="push", map_index_template="chunk {{ task.chunk.chunk }}", **common
+        ).expand(chunk=mapped.output)
+        report = OomnitzaReportOperator(task_id="report", **common)
+        pushed >> report
+    return dag
+
+
+def doc_markdown(config: Config, section: SectionConfig, ini_path: str) -> str:
+    """The section's settings (secrets masked) and offline effective mappings, for the DAG's docs."""
+    assert section.source is not None and section.settings is not None
+    settings = {k: v for k, v in section.settings.values().items() if v not in ("", [], {}, None)}
+    effective = section.effective_mappings(None if section.settings.use_server_map else {})
+    lines = [
+        f"# {section.source.title}: [{section.name}]",
+        "",
+        f"Syncs **{section.source.record_type}** into Oomnitza as `{section.mapping_name}`, "
+        f"identified by `{', '.join(effective.sync_fields) or '-'}`. Config: `{ini_path}`.",
+        "",
+        "Trigger with the form's parameters: test mode, record count, save data, workers.",
+        "",
+        "## Settings",
+        "",
+        "| setting | value |",
+        "|---|---|",
+        *[f"| `{k}` | `{_cell(v)}` |" for k, v in settings.items()],
+        "",
+        "## Mappings",
+        "",
+        ("Oomnitza's server-side mappings are merged in when a run starts." if section.settings.use_server_map
+         else "Server-side mappings are off (`use_server_map = false`)."),
+        "",
+        "```json",
+        json.dumps(effective.mappings, indent=2, sort_keys=True),
+        "```",
+    ]
+    if section.record_filter:
+        lines += ["", "A `recordfilter` is set."]
+    return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    return (json.dumps(value) if not isinstance(value, str) else value).replace("|", "\\|")

@@ -1,0 +1,116 @@
+"""Records from CSV and JSON files (the csv_* and json_* sections)."""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any, Iterator
+
+from airflow_provider_oomnitza.hooks.base import SourceHook
+
+
+class FileSourceHook(SourceHook):
+    """Reads ``filename`` or every ``*.<ext>`` in ``directory`` (sorted, not recursive)."""
+
+    ext = ""
+
+    def files(self) -> list[Path]:
+        ext = self.ext
+        if self.settings.get("filename"):
+            path = Path(self.settings["filename"])
+            if not path.is_file():
+                raise FileNotFoundError(f"[{self.section}] filename: {path} is not a file")
+            return [path]
+        directory = Path(self.settings["directory"])
+        if not directory.is_dir():
+            raise FileNotFoundError(f"[{self.section}] directory: {directory} is not a directory")
+        return sorted(directory.glob(f"*.{ext}"))
+
+    def records(self) -> Iterator[dict]:
+        for path in self.files():
+            yield from self.file_records(path)
+
+    def file_records(self, path: Path) -> Iterator[dict]:
+        raise NotImplementedError
+
+
+class CsvSourceHook(FileSourceHook):
+    """CSV rows as records, streamed: UTF-8 with or without BOM, the first row is the header.
+
+    A row whose number of cells differs from the header's, that the csv module cannot
+    read, or that is not valid UTF-8 is reported with its file and line and skipped; the
+    other rows go on.
+    """
+
+    ext = "csv"
+    hook_name = "Oomnitza CSV source"
+
+    def file_records(self, path: Path) -> Iterator[dict]:
+        with path.open("rb") as raw:
+            bad_lines: set[int] = set()
+            reader = csv.reader(_decoded_lines(raw, bad_lines))
+            try:
+                header = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                self.report(f"{path}:1: cannot read the header ({exc}); file skipped")
+                return
+            width = len(header)
+            while True:
+                try:
+                    row = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as exc:
+                    self.report(f"{path}:{reader.line_num}: malformed row ({exc}); skipped")
+                    continue
+                line = reader.line_num
+                if bad_lines.intersection(range(line - row_lines(row) + 1, line + 1)):
+                    self.report(f"{path}:{line}: not valid UTF-8; row skipped")
+                    continue
+                if not row or row == [""]:
+                    continue
+                if len(row) != width:
+                    self.report(f"{path}:{line}: expected {width} cells as in the header, got {len(row)}; "
+                                "row skipped")
+                    continue
+                yield dict(zip(header, row))
+
+
+
+class JsonSourceHook(FileSourceHook):
+    """JSON files holding a list of objects, or one object."""
+
+    ext = "json"
+    hook_name = "Oomnitza JSON source"
+
+    def file_records(self, path: Path) -> Iterator[dict]:
+        try:
+            data: Any = json.loads(path.read_text(encoding="utf-8-sig"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            self.report(f"{path}: not a JSON file ({exc}); file skipped")
+            return
+        items = data if isinstance(data, list) else [data]
+        for index, item in enumerate(items):
+            if isinstance(item, dict):
+                yield item
+            else:
+                self.report(f"{path}: item #{index} is not an object; skipped")
+
+
+def row_lines(row: list[str]) -> int:
+    """How many physical lines a parsed row spanned (quoted newlines)."""
+    return 1 + sum(cell.count("\n") for cell in row)
+
+
+def _decoded_lines(raw, bad_lines: set[int]) -> Iterator[str]:
+    """Lines of a binary file as text; lines that are not UTF-8 are noted and decoded leniently."""
+    for number, line in enumerate(raw, start=1):
+        if number == 1 and line.startswith(b"\xef\xbb\xbf"):
+            line = line[3:]
+        try:
+            yield line.decode("utf-8")
+        except UnicodeDecodeError:
+            bad_lines.add(number)
+            yield line.decode("utf-8", "replace")

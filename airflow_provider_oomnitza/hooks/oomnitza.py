@@ -1,0 +1,326 @@
+"""OomnitzaHook: the destination API (auth, server-side mappings, locations, bulk upserts).
+
+Built on the http provider's ``HttpHook`` for the connection, base URL, TLS and proxy
+handling, with two deliberate changes: the connection's login/password are never sent
+as Basic auth (Oomnitza uses an ``Authorization2`` token, or a token obtained from
+``/api/request_token``), and sessions are kept per thread instead of one per request, so
+concurrent bulk posts reuse their TCP connections. Retries use tenacity: 429 and
+500/502/503/504 and connection errors are retried with exponential backoff that honours
+``Retry-After``. Bulk upserts are keyed by sync_field, so a retried POST is idempotent.
+
+Connection (type ``oomnitza``): host = the Oomnitza URL (with ``https://``); password =
+the API token, or login + password of a user; extra may hold ``verify`` and ``timeout``.
+"""
+from __future__ import annotations
+
+import email.utils
+import json
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
+
+import requests
+import tenacity
+from airflow.providers.http.hooks.http import HttpHook
+
+from airflow_provider_oomnitza import __version__
+from airflow_provider_oomnitza.bulk import BulkTarget, OomnitzaError, PushResult, batches, portion_for_run  # noqa: F401
+
+if TYPE_CHECKING:
+    from airflow.sdk import Connection
+
+    from airflow_provider_oomnitza.config.loader import Config
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# Statuses that refuse the content of a batch: the batch is split to find the refused records.
+CONTENT_STATUSES = frozenset({400, 413, 422})
+USER_AGENT = f"airflow-provider-oomnitza/{__version__}"
+
+
+class _Retryable(Exception):
+    def __init__(self, response: requests.Response):
+        super().__init__(f"{response.status_code} {response.reason}: {_error_text(response)}")
+        self.response = response
+
+
+def _error_text(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:300]
+    if isinstance(body, dict):
+        errors = body.get("errors")
+        if isinstance(errors, list) and errors:
+            return "; ".join(str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in errors)[:300]
+        for key in ("message", "error", "detail"):
+            if key in body:
+                return str(body[key])[:300]
+    return str(body)[:300]
+
+
+def retry_after_seconds(response: requests.Response) -> float | None:
+    """``Retry-After`` as seconds (a number or an HTTP date), or None."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class wait_retry_after(tenacity.wait.wait_base):
+    """Wait what ``Retry-After`` says (capped), else fall back to another wait strategy."""
+
+    def __init__(self, fallback: tenacity.wait.wait_base, cap: float):
+        self.fallback = fallback
+        self.cap = cap
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
+        exc = retry_state.outcome.exception() if retry_state.outcome else None
+        if isinstance(exc, _Retryable):
+            seconds = retry_after_seconds(exc.response)
+            if seconds is not None:
+                return min(seconds, self.cap)
+        return min(self.fallback(retry_state), self.cap)
+
+
+class OomnitzaHook(HttpHook):
+    """Talks to the Oomnitza API. ``connection`` builds it from an INI instead of an Airflow connection."""
+
+    conn_name_attr = "oomnitza_conn_id"
+    default_conn_name = "oomnitza_default"
+    conn_type = "oomnitza"
+    hook_name = "Oomnitza"
+
+    def __init__(
+        self,
+        oomnitza_conn_id: str = default_conn_name,
+        *,
+        connection: Connection | None = None,
+        timeout: float = 60.0,
+        max_attempts: int = 8,
+        max_wait: float = 120.0,
+    ) -> None:
+        super().__init__(method="GET", http_conn_id=oomnitza_conn_id)
+        self.oomnitza_conn_id = oomnitza_conn_id
+        self._preset = connection
+        self.timeout = timeout
+        self.max_attempts = max_attempts
+        self.max_wait = max_wait
+        self._local = threading.local()
+        self._token: str | None = None
+        self._token_lock = threading.Lock()
+
+    # -- construction ---------------------------------------------------------------------------
+    @classmethod
+    def from_config(cls, config: Config, **kwargs: Any) -> OomnitzaHook:
+        """The hook for a config's ``[oomnitza]`` section: its ``conn_id``, else its own credentials."""
+        settings = config.oomnitza.settings if config.oomnitza else None
+        if settings is None:
+            raise OomnitzaError(f"{config.path}: [oomnitza] is missing or invalid")
+        return cls.from_settings(settings.values(reveal=True), **kwargs)
+
+    @classmethod
+    def from_settings(cls, values: dict[str, Any], **kwargs: Any) -> OomnitzaHook:
+        if values.get("conn_id"):
+            return cls(values["conn_id"], **kwargs)
+        from airflow.sdk import Connection
+
+        token = values.get("api_token") or ""
+        connection = Connection(
+            conn_id="oomnitza_ini",
+            conn_type="oomnitza",
+            host=values["url"].rstrip("/"),
+            login=None if token else values.get("username") or None,
+            password=token or values.get("password") or None,
+            extra=json.dumps({"verify": bool(values.get("verify_ssl", True))}),
+        )
+        return cls("oomnitza_ini", connection=connection, **kwargs)
+
+    def get_connection(self, conn_id: str):  # type: ignore[override]
+        return self._preset if self._preset is not None else super().get_connection(conn_id)
+
+    def _extract_auth(self, connection):  # never Basic: Oomnitza gets a token header
+        return None
+
+    # -- sessions and requests ------------------------------------------------------------------
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self.get_conn(headers={"User-Agent": USER_AGENT, "Accept": "application/json"})
+            session.headers["Authorization2"] = self._get_token(session)
+            self._local.session = session
+        return session
+
+    def _get_token(self, session: requests.Session) -> str:
+        with self._token_lock:
+            if self._token is None:
+                conn = self.get_connection(self.oomnitza_conn_id)
+                if not conn.password:
+                    raise OomnitzaError(f"connection {self.oomnitza_conn_id!r} has no API token or password")
+                if conn.login:
+                    self._token = self._request_token(session, conn.login, conn.password)
+                else:
+                    self._token = conn.password
+                _mask(self._token)
+            return self._token
+
+    def _request_token(self, session: requests.Session, login: str, password: str) -> str:
+        response = self._send(session, "POST", "api/request_token", data={"login": login, "password": password})
+        token = response.json().get("token") if response.content else None
+        if not token:
+            raise OomnitzaError("Oomnitza answered /api/request_token without a token")
+        return token
+
+    def _send(self, session: requests.Session, method: str, endpoint: str, **kwargs: Any) -> requests.Response:
+        """One HTTP call with retries; raises OomnitzaError on failure."""
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(self.max_attempts),
+            wait=wait_retry_after(tenacity.wait_exponential_jitter(multiplier=0.5, max=self.max_wait), self.max_wait),
+            retry=tenacity.retry_if_exception_type((_Retryable, requests.ConnectionError, requests.Timeout)),
+            before_sleep=self._log_retry,
+            reraise=True,
+        )
+        url = self.url_from_endpoint(endpoint)
+        try:
+            for attempt in retrying:
+                with attempt:
+                    request = requests.Request(method, url, **kwargs)
+                    response = self.run_and_check(
+                        session, session.prepare_request(request), {"check_response": False, "timeout": self.timeout}
+                    )
+                    if response.status_code in RETRY_STATUSES:
+                        raise _Retryable(response)
+        except _Retryable as exc:
+            raise OomnitzaError(f"{method} /{endpoint}: gave up after {self.max_attempts} attempts: {exc}",
+                                exc.response.status_code) from None
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise OomnitzaError(f"{method} /{endpoint}: cannot reach Oomnitza at {self.base_url}: {exc}") from None
+        if response.status_code >= 400:
+            raise OomnitzaError(
+                f"{method} /{endpoint}: {response.status_code} {response.reason}: {_error_text(response)}",
+                response.status_code,
+            )
+        return response
+
+    def _log_retry(self, retry_state: tenacity.RetryCallState) -> None:
+        exc = retry_state.outcome.exception() if retry_state.outcome else None
+        wait_s = retry_state.next_action.sleep if retry_state.next_action else 0
+        self.log.warning("Oomnitza call failed (%s); retry %d in %.1f s", exc, retry_state.attempt_number, wait_s)
+
+    def call(self, method: str, endpoint: str, **kwargs: Any) -> requests.Response:
+        return self._send(self._session(), method, endpoint, **kwargs)
+
+    # -- API ------------------------------------------------------------------------------------
+    def test_connection(self) -> tuple[bool, str]:
+        try:
+            self.call("GET", "api/v2/mappings", params={"name": "AuthTest"})
+        except Exception as exc:
+            return False, str(exc)
+        return True, "Connected to Oomnitza"
+
+    def get_mappings(self, name: str) -> dict[str, Any]:
+        """Server-side mappings ``{source: field or [fields]}`` for a mapping name."""
+        body = self.call("GET", "api/v2/mappings", params={"name": name}).json()
+        if not isinstance(body, dict):
+            raise OomnitzaError(f"mappings for {name!r}: expected a JSON object, got {type(body).__name__}")
+        return body
+
+    def get_locations(self, page_size: int = 1000) -> list[dict]:
+        return list(self.iter_list("api/v3/locations", page_size=page_size))
+
+    def iter_list(self, endpoint: str, page_size: int = 1000, **params: Any) -> Iterator[dict]:
+        """A v3 list endpoint, paged with skip/limit until a short page."""
+        skip = 0
+        while True:
+            page = self.call("GET", endpoint, params={**params, "limit": page_size, "skip": skip}).json()
+            yield from page
+            if len(page) < page_size:
+                return
+            skip += len(page)
+
+    def push(
+        self,
+        records: Iterable[dict],
+        target: BulkTarget,
+        *,
+        batch_size: int = 100,
+        workers: int = 2,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> PushResult:
+        """Upsert records in batches with ``workers`` requests in flight.
+
+        A batch Oomnitza refuses with a 4xx is split in halves until the refused records are
+        isolated; those come back in ``rejected`` with the reason and the rest is sent.
+        Transport failures that outlast the retries raise ``OomnitzaError``.
+        """
+        result = PushResult()
+        lock = threading.Lock()
+        workers = max(1, workers)
+
+        def send(batch: list[dict]) -> None:
+            sent, rejected = self._send_batch(batch, target)
+            with lock:
+                result.sent += sent
+                result.batches += 1
+                result.rejected.extend(rejected)
+            if on_batch:
+                on_batch(sent)
+
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="oomnitza-push") as pool:
+            pending: set[Future] = set()
+            for batch in batches(records, batch_size):
+                if len(pending) >= workers * 2:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        future.result()
+                pending.add(pool.submit(send, batch))
+            for future in pending:
+                future.result()
+        return result
+
+    def _send_batch(self, batch: list[dict], target: BulkTarget) -> tuple[int, list[tuple[dict, str]]]:
+        try:
+            self.call("POST", "api/v3/bulk", json=target.body(batch))
+            return len(batch), []
+        except OomnitzaError as exc:
+            if exc.status not in CONTENT_STATUSES:
+                raise
+            if len(batch) == 1:
+                return 0, [(batch[0], str(exc))]
+        middle = len(batch) // 2
+        sent_a, rejected_a = self._send_batch(batch[:middle], target)
+        sent_b, rejected_b = self._send_batch(batch[middle:], target)
+        return sent_a + sent_b, rejected_a + rejected_b
+
+    def finalize(self, portion: str) -> dict[str, Any]:
+        return self.call("POST", f"api/v3/bulk/{portion}/finalize", json={}).json()
+
+    def run_log(self, portion: str, page_size: int = 1000) -> dict[str, Any]:
+        """Counters and per-record outcomes of a portion (all pages)."""
+        first = self.call("GET", f"api/v3/connector_run_logs/{portion}", params={"limit": page_size}).json()
+        records = list(first.get("records", []))
+        total = first.get("total", len(records))
+        while len(records) < total:
+            page = self.call("GET", f"api/v3/connector_run_logs/{portion}",
+                             params={"limit": page_size, "skip": len(records)}).json()
+            if not page.get("records"):
+                break
+            records += page["records"]
+        first["records"] = records
+        return first
+
+
+def _mask(secret: str) -> None:
+    try:
+        from airflow.sdk.log import mask_secret
+    except ImportError:  # pragma: no cover - outside Airflow
+        return
+    mask_secret(secret)

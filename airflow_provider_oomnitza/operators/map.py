@@ -1,0 +1,57 @@
+"""Map: one chunk of raw records through the section's filter and mappings."""
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider_oomnitza.mapping.converters import ConverterContext
+from airflow_provider_oomnitza.mapping.engine import RecordMapper, RecordSkipped
+from airflow_provider_oomnitza.operators.base import OomnitzaSectionOperator
+from airflow_provider_oomnitza.operators.extract import RAW
+from airflow_provider_oomnitza.storage import chunk_name
+
+MAPPED = "mapped/chunk"
+SKIPPED = "skipped/chunk"
+
+
+class OomnitzaMapOperator(OomnitzaSectionOperator):
+    """Reads ``raw/chunk-i``, writes Oomnitza records to ``mapped/chunk-i`` and the records it
+    did not map (missing required fields, errors) with the reason to ``skipped/chunk-i``."""
+
+    template_fields = ("chunk",)
+
+    def __init__(self, *, chunk: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.chunk = chunk
+
+    def execute(self, context) -> dict[str, Any]:
+        config, section = self.load()
+        storage = self.storage(context)
+        index = self.chunk["chunk"]
+        plan = storage.read_json("mappings.json")
+        converter_context = ConverterContext(log=self.log, locations=lambda: self.oomnitza_hook(config).get_locations())
+        mapper = RecordMapper(
+            plan["mappings"],
+            self.settings_of(section),
+            sync_fields=plan["sync_fields"],
+            record_filter=section.record_filter,
+            custom_converters=config.converters,
+            context=converter_context,
+            log=self.log,
+        )
+        with storage.writer(chunk_name(MAPPED, index)) as mapped, storage.writer(chunk_name(SKIPPED, index)) as skipped:
+            for position, raw, result in mapper.map_all(storage.read_jsonl(chunk_name(RAW, index))):
+                if not isinstance(result, RecordSkipped):
+                    mapped.write(result)
+                elif result.kind != "filtered":
+                    skipped.write({"record": mapper.identity(raw, position), "kind": result.kind,
+                                   "reason": result.message, "raw": raw})
+        for line in converter_context.cleanup_report():
+            self.log.warning("%s", line)
+        stats = mapper.stats
+        for identity, message in stats.problems[:20]:
+            self.log.warning("chunk %d, %s: %s", index, identity, message)
+        self.log.info("Chunk %d: %d mapped, %d filtered out, %d missing required fields, %d errors, "
+                      "%d converter errors", index, stats.mapped, stats.filtered, stats.missing, stats.errors,
+                      stats.converter_errors)
+        return {**self.chunk, "mapped": stats.mapped, "filtered": stats.filtered, "missing": stats.missing,
+                "errors": stats.errors, "converter_errors": stats.converter_errors}

@@ -1,0 +1,63 @@
+"""Push: one chunk of Oomnitza records to the bulk API (or, in test mode, to the log and run folder)."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from airflow_provider_oomnitza.bulk import BulkTarget, batches, portion_for_run
+from airflow_provider_oomnitza.operators.base import OomnitzaSectionOperator
+from airflow_provider_oomnitza.operators.map import MAPPED
+from airflow_provider_oomnitza.storage import chunk_name
+
+PAYLOADS = "payloads/chunk"
+REJECTED = "rejected/chunk"
+LOGGED_PAYLOADS = 3
+
+
+class OomnitzaPushOperator(OomnitzaSectionOperator):
+    """Sends ``mapped/chunk-i`` in batches of ``[oomnitza] batch_size`` with ``workers`` requests in
+    flight, into the DAG run's portion. Records Oomnitza refuses go to ``rejected/chunk-i`` with
+    the reason. In test mode nothing is sent: the request bodies go to ``payloads/chunk-i`` and
+    the first few to the log."""
+
+    template_fields = ("chunk",)
+
+    def __init__(self, *, chunk: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.chunk = chunk
+
+    def execute(self, context) -> dict[str, Any]:
+        config, section = self.load()
+        params = self.run_params(context)
+        storage = self.storage(context)
+        index = self.chunk["chunk"]
+        plan = storage.read_json("mappings.json")
+        oomnitza = config.oomnitza.settings  # type: ignore[union-attr]
+        target = BulkTarget(
+            connector_name=plan["mapping_name"],
+            data_type=section.source.record_type,  # type: ignore[union-attr]
+            sync_field=plan["sync_fields"],
+            portion=portion_for_run(context["dag"].dag_id, context["run_id"]),
+            insert_only=section.settings.insert_only,  # type: ignore[union-attr]
+            update_only=section.settings.update_only,  # type: ignore[union-attr]
+        )
+        records = storage.read_jsonl(chunk_name(MAPPED, index))
+        if params["testmode"]:
+            count = 0
+            with storage.writer(chunk_name(PAYLOADS, index)) as payloads:
+                for batch in batches(records, oomnitza.batch_size):
+                    body = target.body(batch)
+                    payloads.write(body)
+                    if payloads.count <= LOGGED_PAYLOADS:
+                        self.log.info("Test mode, would send:\n%s", json.dumps(body, indent=2, default=str))
+                    count += len(batch)
+            self.log.info("Test mode: %d records in %d requests written to %s; nothing sent",
+                          count, payloads.count, storage.path(chunk_name(PAYLOADS, index)))
+            return {**self.chunk, "pushed": 0, "would_push": count, "rejected": 0}
+        workers = params["workers"] or oomnitza.workers
+        result = self.oomnitza_hook(config).push(records, target, batch_size=oomnitza.batch_size, workers=workers)
+        storage.write_jsonl(chunk_name(REJECTED, index),
+                            ({"record": r, "reason": reason} for r, reason in result.rejected))
+        self.log.info("Chunk %d: %d records sent in %d requests to portion %s; %d refused",
+                      index, result.sent, result.batches, target.portion, len(result.rejected))
+        return {**self.chunk, "pushed": result.sent, "would_push": 0, "rejected": len(result.rejected)}

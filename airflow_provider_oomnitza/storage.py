@@ -1,0 +1,136 @@
+"""The run folder: where tasks hand records to each other, in object storage.
+
+Each DAG run gets ``<base>/<dag_id>/<run_id>/``. Records travel as JSON Lines files
+written and read as streams, so memory stays flat; only paths and counts go to XCom.
+The base is ``OOMNITZA_STORAGE``, else Airflow's ``[oomnitza] storage_url``, else
+``file://$AIRFLOW_HOME/oomnitza/runs``. Any fsspec URL Airflow knows works
+(``s3://aws_default@bucket/oomnitza``); with several workers it must be a store all of
+them reach.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from typing import Any, Iterable, Iterator
+
+from airflow_provider_oomnitza.config.paths import airflow_home
+
+
+def storage_base_url() -> str:
+    env = os.environ.get("OOMNITZA_STORAGE")
+    if env:
+        return env
+    try:
+        from airflow.configuration import conf
+
+        configured = conf.get("oomnitza", "storage_url", fallback="")
+    except ImportError:  # pragma: no cover
+        configured = ""
+    return configured or f"file://{airflow_home() / 'oomnitza' / 'runs'}"
+
+
+def _safe(part: str) -> str:
+    return re.sub(r"[^\w.\-]+", "_", part)
+
+
+class RunStorage:
+    """Files of one DAG run."""
+
+    def __init__(self, dag_id: str, run_id: str, base_url: str | None = None):
+        from airflow.sdk import ObjectStoragePath
+
+        self.root = ObjectStoragePath(base_url or storage_base_url()) / _safe(dag_id) / _safe(run_id)
+
+    def path(self, name: str):
+        return self.root / name
+
+    def write_jsonl(self, name: str, records: Iterable[Any]) -> int:
+        with self.writer(name) as writer:
+            for record in records:
+                writer.write(record)
+        return writer.count
+
+    def writer(self, name: str) -> "JsonlWriter":
+        return JsonlWriter(self.path(name))
+
+    def write_chunks(self, prefix: str, records: Iterable[Any], chunk_size: int) -> list[int]:
+        """Split records into ``<prefix>-00000.jsonl``, ``-00001``... of ``chunk_size``; the counts."""
+        counts: list[int] = []
+        writer: JsonlWriter | None = None
+        try:
+            for record in records:
+                if writer is None or writer.count >= chunk_size:
+                    if writer is not None:
+                        writer.close()
+                        counts.append(writer.count)
+                    writer = self.writer(chunk_name(prefix, len(counts)))
+                writer.write(record)
+        finally:
+            if writer is not None:
+                writer.close()
+        if writer is not None:
+            counts.append(writer.count)
+        return counts
+
+    def read_jsonl(self, name: str) -> Iterator[Any]:
+        with self.path(name).open("r", encoding="utf-8") as fh:
+            for line in fh:
+                if line.strip():
+                    yield json.loads(line)
+
+    def write_json(self, name: str, value: Any) -> None:
+        path = self.path(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(value, default=str, indent=2, ensure_ascii=False), encoding="utf-8")
+
+    def read_json(self, name: str) -> Any:
+        return json.loads(self.path(name).read_text(encoding="utf-8"))
+
+    def exists(self, name: str) -> bool:
+        return self.path(name).exists()
+
+    def remove_tree(self, name: str) -> None:
+        path = self.path(name)
+        if path.exists():
+            for child in path.iterdir():
+                child.unlink()
+            path.rmdir()
+
+    def __str__(self) -> str:
+        return str(self.root)
+
+
+def chunk_name(prefix: str, index: int) -> str:
+    return f"{prefix}-{index:05d}.jsonl"
+
+
+class JsonlWriter:
+    """Appends records to a JSON Lines file, opened on the first write."""
+
+    def __init__(self, path):
+        self.path = path
+        self.count = 0
+        self._fh = None
+
+    def write(self, record: Any) -> None:
+        if self._fh is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = self.path.open("w", encoding="utf-8")
+        self._fh.write(json.dumps(record, default=str, ensure_ascii=False))
+        self._fh.write("\n")
+        self.count += 1
+
+    def close(self) -> None:
+        if self._fh is None and self.count == 0:  # an empty chunk is an empty file, not a missing one
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.write_text("", encoding="utf-8")
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+    def __enter__(self) -> "JsonlWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

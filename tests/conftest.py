@@ -1,0 +1,30 @@
+"""Test session setup: a throw-away AIRFLOW_HOME before anything imports Airflow."""
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+_HOME = Path(tempfile.mkdtemp(prefix="oomnitza-airflow-home-"))
+os.environ["AIRFLOW_HOME"] = str(_HOME)
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "dags")
+os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(REPO / "plugins")
+os.environ.setdefault("AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION", "False")
+os.environ.pop("OOMNITZA_INI", None)
+
+
+@pytest.fixture
+def airflow_home() -> Path:
+    return _HOME
+
+
+@pytest.fixture
+def oomnitza_sandbox():
+    """A running Oomnitza sandbox (in a thread); yields the SimulatorThread."""
+    from tests.simulators.base import SimulatorThread
+    from tests.simulators.oomnitza import OomnitzaState, build_app
+
+    with SimulatorThread(build_app(OomnitzaState())) as sim:
+        yield sim
