@@ -28,3 +28,12 @@ def oomnitza_sandbox():
 
     with SimulatorThread(build_app(OomnitzaState())) as sim:
         yield sim
+
+
+@pytest.fixture(scope="session")
+def airflow_db():
+    """A migrated Airflow metadata DB (SQLite in the temporary AIRFLOW_HOME)."""
+    from airflow.utils import db
+
+    db.resetdb()
+    return _HOME

@@ -4,11 +4,22 @@ Every simulator is an aiohttp application built by a ``build_app(state)`` functi
 This module adds what all of them need and none of them should write again:
 
 * fault knobs (latency, a fixed-window rate limit answered with 429, the next N
-  requests failing with a chosen status), changeable at run time over HTTP at
-  ``/_sim/knobs`` so a test can steer a simulator running in another process;
+  requests failing with a chosen status, before or after the handler ran and with an
+  optional ``Retry-After``), changeable at run time over HTTP at ``/_sim/knobs`` so a
+  test can steer a simulator running in another process;
 * counters (requests per path, peak concurrent requests) at ``/_sim/stats``;
+* vendor settings: a simulator that passes a :class:`Settings` dataclass to
+  ``SimState.__init__`` gets it back as ``state.config``, restored by ``/_sim/reset``
+  and served at ``GET|POST /_sim/config`` by :func:`add_config_routes`;
+* the state of an app or request through :func:`state_of`;
+* small helpers several simulators share (:func:`decode_basic`, :func:`colon_pairs`,
+  :meth:`SimState.retry_after_headers`);
 * running in a background thread (for tests) or as a process (``python -m
   tests.simulators.<name> --port 0`` prints its URL on the first line).
+
+Simulators override :meth:`SimState.failure_response` and
+:meth:`SimState.rate_limited_response` to answer faults the way their real service does;
+both get the request, so the answer can depend on its path.
 
 aiohttp writes each response in one go with TCP_NODELAY, so a simulator adds no
 delay of its own, and the listen backlog is large for benchmarks with many clients.
@@ -17,21 +28,38 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import binascii
 import json
 import re
 import threading
 import time
 from dataclasses import asdict, dataclass, field, fields
-from typing import Awaitable, Callable
+from typing import Any, Awaitable, Callable
 
 from aiohttp import web
 
 BACKLOG = 2048
 
 
+class Settings:
+    """Base of the run-time settings dataclasses: ``update`` from a JSON object."""
+
+    _noun = "setting"  # what an unknown key is called in the error message
+
+    def update(self, values: dict) -> None:
+        known = {f.name for f in fields(self)}
+        for key, value in values.items():
+            if key not in known:
+                raise KeyError(f"unknown {self._noun} {key!r}; known: {sorted(known)}")
+            setattr(self, key, value)
+
+
 @dataclass
-class Knobs:
+class Knobs(Settings):
     """Fault and load knobs shared by all simulators."""
+
+    _noun = "knob"
 
     latency_ms: float = 0.0
     # Fixed-window rate limit: at most ``rate_limit`` requests per ``rate_window_s``; 0 = off.
@@ -43,13 +71,12 @@ class Knobs:
     fail_next: int = 0
     fail_status: int = 503
     fail_path: str = ""
-
-    def update(self, values: dict) -> None:
-        known = {f.name: f.type for f in fields(self)}
-        for key, value in values.items():
-            if key not in known:
-                raise KeyError(f"unknown knob {key!r}; known: {sorted(known)}")
-            setattr(self, key, value)
+    # True: the failing request is handled first (it takes effect) and only its answer is
+    # replaced by the failure, as when a response is lost; for testing duplicates on retry.
+    fail_after_handler: bool = False
+    # Seconds announced in Retry-After on injected failures (a maintenance-mode 503);
+    # None leaves the failure response as the simulator builds it.
+    fail_retry_after_s: float | None = None
 
 
 @dataclass
@@ -63,27 +90,44 @@ class Stats:
 
 
 class SimState:
-    """Base state object; simulators subclass it to hold their data."""
+    """Base state object; simulators subclass it to hold their data.
 
-    def __init__(self) -> None:
+    ``config``: the simulator's own :class:`Settings` (a copy is kept as ``self.config``
+    and ``reset`` restores it); None for a simulator without any.
+    """
+
+    def __init__(self, config: Settings | None = None) -> None:
         self.knobs = Knobs()
         self.stats = Stats()
         self._window_start = time.monotonic()
         self._window_count = 0
+        self._config_spec = (type(config), asdict(config)) if config is not None else None
+        self.config: Any = self._fresh_config()
+
+    def _fresh_config(self) -> Any:
+        if self._config_spec is None:
+            return None
+        config_type, values = self._config_spec
+        return config_type(**values)
 
     # Simulators override these to answer faults the way their real service does.
-    def rate_limited_response(self, reset_in: float) -> web.Response:
-        headers = {}
-        if self.knobs.retry_after_s is not None:
-            headers["Retry-After"] = _fmt_seconds(self.knobs.retry_after_s)
-        return json_response({"error": "Too Many Requests"}, status=429, headers=headers)
+    def rate_limited_response(self, reset_in: float, request: web.Request) -> web.Response:
+        return json_response({"error": "Too Many Requests"}, status=429, headers=self.retry_after_headers())
 
-    def failure_response(self, status: int) -> web.Response:
+    def failure_response(self, status: int, request: web.Request) -> web.Response:
         return json_response({"error": f"simulated failure {status}"}, status=status)
+
+    def retry_after_headers(self) -> dict[str, str]:
+        """``Retry-After`` as the ``retry_after_s`` knob sets it for a 429 (none when it is None)."""
+        if self.knobs.retry_after_s is None:
+            return {}
+        return {"Retry-After": fmt_seconds(self.knobs.retry_after_s)}
 
     def reset(self) -> None:
         self.knobs = Knobs()
         self.stats = Stats()
+        self.config = self._fresh_config()
+        self._window_start, self._window_count = time.monotonic(), 0
 
     def _take_rate_slot(self) -> float | None:
         """Count this request; return seconds until the window resets if over the limit."""
@@ -99,7 +143,17 @@ class SimState:
         return None
 
 
-def _fmt_seconds(value: float) -> str:
+STATE = web.AppKey("state", SimState)
+
+
+def state_of(where: web.Application | web.Request) -> Any:
+    """The :class:`SimState` (subclass) of an app, or of the app serving a request."""
+    app = where if isinstance(where, web.Application) else where.app
+    return app[STATE]
+
+
+def fmt_seconds(value: float) -> str:
+    """Seconds for a header: ``2`` for whole numbers, else three decimals (``2.500``)."""
     return str(int(value)) if float(value).is_integer() else f"{value:.3f}"
 
 
@@ -112,9 +166,23 @@ def json_response(body, status: int = 200, headers: dict | None = None) -> web.R
     )
 
 
+def decode_basic(credentials: str) -> tuple[str, str] | None:
+    """``(login, password)`` from what follows ``Basic`` in an ``Authorization`` header.
+
+    The decoded text is split at its first ``:`` (no ``:`` gives an empty password).
+    None when the value is not strict base64 of UTF-8 text (a 401 for the caller).
+    """
+    try:
+        text = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    login, _, password = text.partition(":")
+    return login, password
+
+
 @web.middleware
 async def _faults_middleware(request: web.Request, handler: Callable[[web.Request], Awaitable]):
-    state: SimState = request.app["state"]
+    state: SimState = state_of(request)
     if request.path.startswith("/_sim/"):
         return await handler(request)
     st, k = state.stats, state.knobs
@@ -128,47 +196,74 @@ async def _faults_middleware(request: web.Request, handler: Callable[[web.Reques
         reset_in = state._take_rate_slot()
         if reset_in is not None:
             st.rate_limited += 1
-            return state.rate_limited_response(reset_in)
+            return state.rate_limited_response(reset_in, request)
         if k.fail_next > 0 and (not k.fail_path or re.search(k.fail_path, request.path)):
             k.fail_next -= 1
             st.injected_failures += 1
-            return state.failure_response(k.fail_status)
+            status, retry_after = k.fail_status, k.fail_retry_after_s
+            if k.fail_after_handler:
+                try:
+                    await handler(request)  # the request takes effect; its answer is lost
+                except web.HTTPException:
+                    pass
+            response = state.failure_response(status, request)
+            if retry_after is not None:
+                response.headers["Retry-After"] = fmt_seconds(retry_after)
+            return response
         return await handler(request)
     finally:
         st.in_flight -= 1
 
 
+async def _update_settings(request: web.Request, settings: Settings) -> web.Response:
+    try:
+        settings.update(await request.json())
+    except (KeyError, ValueError) as exc:
+        return json_response({"error": str(exc)}, status=400)
+    return json_response(asdict(settings))
+
+
 async def _get_knobs(request: web.Request) -> web.Response:
-    return json_response(asdict(request.app["state"].knobs))
+    return json_response(asdict(state_of(request).knobs))
 
 
 async def _set_knobs(request: web.Request) -> web.Response:
-    state: SimState = request.app["state"]
-    try:
-        state.knobs.update(await request.json())
-    except (KeyError, ValueError) as exc:
-        return json_response({"error": str(exc)}, status=400)
-    return json_response(asdict(state.knobs))
+    return await _update_settings(request, state_of(request).knobs)
 
 
 async def _get_stats(request: web.Request) -> web.Response:
-    return json_response(asdict(request.app["state"].stats))
+    return json_response(asdict(state_of(request).stats))
 
 
 async def _reset(request: web.Request) -> web.Response:
-    request.app["state"].reset()
+    state_of(request).reset()
     return json_response({"ok": True})
 
 
 def make_app(state: SimState) -> web.Application:
     """An aiohttp app with the fault middleware and the ``/_sim/*`` control routes."""
     app = web.Application(middlewares=[_faults_middleware], client_max_size=64 * 1024 * 1024)
-    app["state"] = state
+    app[STATE] = state
     app.router.add_get("/_sim/knobs", _get_knobs)
     app.router.add_post("/_sim/knobs", _set_knobs)
     app.router.add_get("/_sim/stats", _get_stats)
     app.router.add_post("/_sim/reset", _reset)
     return app
+
+
+def add_config_routes(app: web.Application, extra: Callable[[Any], dict] | None = None) -> None:
+    """``GET /_sim/config`` (``state.config`` plus ``extra(state)``) and ``POST /_sim/config``
+    (update ``state.config`` from a JSON object; 400 for unknown keys or bad JSON)."""
+
+    async def get_config(request: web.Request) -> web.Response:
+        state = state_of(request)
+        return json_response({**asdict(state.config), **(extra(state) if extra else {})})
+
+    async def set_config(request: web.Request) -> web.Response:
+        return await _update_settings(request, state_of(request).config)
+
+    app.router.add_get("/_sim/config", get_config)
+    app.router.add_post("/_sim/config", set_config)
 
 
 class SimulatorThread:
@@ -185,7 +280,7 @@ class SimulatorThread:
 
     @property
     def state(self):
-        return self.app["state"]
+        return state_of(self.app)
 
     def start(self) -> "SimulatorThread":
         self._thread.start()
@@ -229,6 +324,23 @@ class SimulatorThread:
         await runner.cleanup()
 
 
+def colon_pairs(values: list[str] | None, option: str, form: str) -> dict[str, str] | None:
+    """``{name: secret}`` from the ``name:secret`` values of a repeatable command-line option.
+
+    None when the option was not given; exits with ``<option> expects <form>, got ...`` for a
+    value without ``:`` or with an empty name.
+    """
+    if not values:
+        return None
+    out = {}
+    for value in values:
+        name, sep, secret = value.partition(":")
+        if not sep or not name:
+            raise SystemExit(f"{option} expects {form}, got {value!r}")
+        out[name] = secret
+    return out
+
+
 def main(build_app: Callable[[argparse.Namespace], web.Application], description: str,
          add_arguments: Callable[[argparse.ArgumentParser], None] | None = None) -> None:
     """Command-line entry for ``python -m tests.simulators.<name>``."""
@@ -242,7 +354,7 @@ def main(build_app: Callable[[argparse.Namespace], web.Application], description
         add_arguments(parser)
     args = parser.parse_args()
     app = build_app(args)
-    app["state"].knobs.update(
+    state_of(app).knobs.update(
         {"latency_ms": args.latency_ms, "rate_limit": args.rate_limit, "rate_window_s": args.rate_window}
     )
     sim = SimulatorThread(app, args.host, args.port).start()

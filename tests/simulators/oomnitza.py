@@ -31,7 +31,10 @@ portions, run logs, rejection rules, issued tokens, mappings and locations.
 Fault knobs come from base.py. To make only bulk uploads fail, anchor the regex:
 ``{"fail_next": 3, "fail_path": "^/api/v3/bulk$"}`` (plain ``/api/v3/bulk`` also
 matches the finalize and status paths). Injected failures happen before the handler
-runs, so a failed upload stores nothing.
+runs, so a failed upload stores nothing; with ``"fail_after_handler": true`` the upload is
+stored and only its answer is lost (a client that retries then posts it twice).
+``{"fail_status": 503, "fail_retry_after_s": 30}`` adds ``Retry-After: 30`` to the
+maintenance-mode answer.
 
 Run as a process: ``python -m tests.simulators.oomnitza --port 0 [--token T]
 [--user login:password] [--db PATH] [--mappings-file FILE]``; the URL is the first
@@ -54,7 +57,7 @@ from datetime import datetime, timezone
 
 from aiohttp import BasicAuth, web
 
-from tests.simulators.base import SimState, json_response, main, make_app
+from tests.simulators.base import SimState, colon_pairs, json_response, main, make_app, state_of
 
 DATA_TYPES = ("assets", "users")
 OUTCOMES = ("added", "updated", "unchanged", "skipped", "failed")
@@ -196,15 +199,14 @@ class OomnitzaState(SimState):
             self.db.close()
 
     # ------------------------------------------------------- fault responses
-    def rate_limited_response(self, reset_in: float) -> web.Response:
-        headers = {}
+    def rate_limited_response(self, reset_in: float, request: web.Request) -> web.Response:
+        headers = self.retry_after_headers()
         message = "API rate limit exceeded"
-        if self.knobs.retry_after_s is not None:
-            headers["Retry-After"] = _fmt_seconds(self.knobs.retry_after_s)
+        if headers:
             message += f"; retry after {headers['Retry-After']} s"
         return error_response(429, message, headers)
 
-    def failure_response(self, status: int) -> web.Response:
+    def failure_response(self, status: int, request: web.Request) -> web.Response:
         if status == 503:
             message = "Oomnitza is in maintenance mode; try again later (simulated)"
         else:
@@ -488,10 +490,6 @@ class OomnitzaState(SimState):
         return out
 
 
-def _fmt_seconds(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:.3f}"
-
-
 def _with_uid(location: dict) -> dict:
     if isinstance(location, dict) and "uid" not in location:
         location["uid"] = uuid.uuid4().hex
@@ -634,14 +632,10 @@ async def _json_body(request: web.Request, allow_empty: bool = False):
         raise ApiError(400, f"request body is not valid JSON: {exc}") from None
 
 
-def _state(request: web.Request) -> OomnitzaState:
-    return request.app["state"]
-
-
 @web.middleware
 async def _api_middleware(request: web.Request, handler):
     """Auth for ``/api/*`` and JSON bodies for every error; runs inside the fault middleware."""
-    state = _state(request)
+    state = state_of(request)
     try:
         if request.path.startswith("/api/") and request.path != "/api/request_token":
             state.check_auth(request.headers)
@@ -667,18 +661,18 @@ async def request_token(request: web.Request) -> web.Response:
     login, password = form.get("login"), form.get("password")
     if not isinstance(login, str) or not login or not isinstance(password, str):
         raise ApiError(400, "request_token needs the form fields 'login' and 'password'")
-    return json_response({"token": _state(request).issue_token(login, password)})
+    return json_response({"token": state_of(request).issue_token(login, password)})
 
 
 async def get_mappings(request: web.Request) -> web.Response:
     name = request.query.get("name", request.query.get("connector_id"))
     if not name:
         raise ApiError(400, "the 'name' query parameter is required")
-    return json_response(_state(request).mappings.get(name, {}))
+    return json_response(state_of(request).mappings.get(name, {}))
 
 
 async def post_bulk(request: web.Request) -> web.Response:
-    return json_response(_state(request).ingest(await _json_body(request)))
+    return json_response(state_of(request).ingest(await _json_body(request)))
 
 
 def _portion_or_404(state: OomnitzaState, portion: str) -> dict:
@@ -689,20 +683,20 @@ def _portion_or_404(state: OomnitzaState, portion: str) -> dict:
 
 
 async def get_portion(request: web.Request) -> web.Response:
-    return json_response(_portion_or_404(_state(request), request.match_info["portion"]))
+    return json_response(_portion_or_404(state_of(request), request.match_info["portion"]))
 
 
 async def finalize_portion(request: web.Request) -> web.Response:
     body = await _json_body(request, allow_empty=True)
     if not isinstance(body, dict):
         raise ApiError(400, "finalize body must be a JSON object ({})")
-    state = _state(request)
+    state = state_of(request)
     _portion_or_404(state, request.match_info["portion"])
     return json_response(state.finalize(request.match_info["portion"]))
 
 
 async def get_run_log(request: web.Request) -> web.Response:
-    state = _state(request)
+    state = state_of(request)
     summary = _portion_or_404(state, request.match_info["portion"])
     limit, skip = _paging(request)
     outcome = request.query.get("outcome") or None
@@ -720,7 +714,7 @@ async def get_run_log(request: web.Request) -> web.Response:
 async def list_records(request: web.Request) -> web.Response:
     limit, skip = _paging(request)
     fields = [f.strip() for f in request.query.get("fields", "").split(",") if f.strip()] or None
-    rows = _state(request).query(
+    rows = state_of(request).query(
         request.match_info["data_type"], limit=limit, skip=skip,
         sortby=request.query.get("sortby"), filter=request.query.get("filter"), fields=fields,
     )
@@ -729,7 +723,7 @@ async def list_records(request: web.Request) -> web.Response:
 
 async def get_record(request: web.Request) -> web.Response:
     data_type, uid = request.match_info["data_type"], request.match_info["uid"]
-    record = _state(request).record(data_type, uid)
+    record = state_of(request).record(data_type, uid)
     if record is None:
         raise ApiError(404, f"no {data_type[:-1]} with uid {uid}")
     return json_response(record)
@@ -737,12 +731,12 @@ async def get_record(request: web.Request) -> web.Response:
 
 async def list_locations(request: web.Request) -> web.Response:
     limit, skip = _paging(request)
-    return json_response(_state(request).locations[skip:skip + limit])
+    return json_response(state_of(request).locations[skip:skip + limit])
 
 
 # ------------------------------------------------------------ control routes
 async def sim_get_mappings(request: web.Request) -> web.Response:
-    return json_response(_state(request).mappings)
+    return json_response(state_of(request).mappings)
 
 
 async def sim_set_mappings(request: web.Request) -> web.Response:
@@ -751,38 +745,38 @@ async def sim_set_mappings(request: web.Request) -> web.Response:
         raise ApiError(400, "POST /_sim/mappings takes {name: {source_field: field}}")
     for name, mapping in body.items():
         _check_mapping(name, mapping)
-    state = _state(request)
+    state = state_of(request)
     state.mappings.update(copy.deepcopy(body))
     return json_response(state.mappings)
 
 
 async def sim_get_rules(request: web.Request) -> web.Response:
-    return json_response(_state(request).rules)
+    return json_response(state_of(request).rules)
 
 
 async def sim_add_rule(request: web.Request) -> web.Response:
     body = await _json_body(request)
     if not isinstance(body, dict) or "value" not in body:
         raise ApiError(400, 'POST /_sim/reject takes {"field", "value", "reason"[, "data_type"]}')
-    state = _state(request)
+    state = state_of(request)
     state.reject(body.get("field"), body["value"], body.get("reason"), body.get("data_type"))
     return json_response(state.rules)
 
 
 async def sim_clear_rules(request: web.Request) -> web.Response:
-    _state(request).rules.clear()
+    state_of(request).rules.clear()
     return json_response([])
 
 
 async def sim_get_locations(request: web.Request) -> web.Response:
-    return json_response(_state(request).locations)
+    return json_response(state_of(request).locations)
 
 
 async def sim_set_locations(request: web.Request) -> web.Response:
     body = await _json_body(request)
     if not isinstance(body, list) or not all(isinstance(x, dict) for x in body):
         raise ApiError(400, "POST /_sim/locations takes a JSON array of location objects")
-    state = _state(request)
+    state = state_of(request)
     state.locations[:] = [_with_uid(loc) for loc in body]
     return json_response(state.locations)
 
@@ -790,7 +784,7 @@ async def sim_set_locations(request: web.Request) -> web.Response:
 async def sim_cancel(request: web.Request) -> web.Response:
     body = await _json_body(request)
     portion = body.get("portion") if isinstance(body, dict) else None
-    state = _state(request)
+    state = state_of(request)
     _portion_or_404(state, str(portion))
     return json_response(state.cancel(portion))
 
@@ -833,14 +827,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _build_from_args(args: argparse.Namespace) -> web.Application:
-    users = None
-    if args.user:
-        users = {}
-        for item in args.user:
-            login, sep, password = item.partition(":")
-            if not sep or not login:
-                raise SystemExit(f"--user expects LOGIN:PASSWORD, got {item!r}")
-            users[login] = password
+    users = colon_pairs(args.user, "--user", "LOGIN:PASSWORD")
     mappings = None
     if args.mappings_file:
         with open(args.mappings_file, encoding="utf-8") as fh:
