@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test demo benchmark clean
+.PHONY: install test demo demo-ui benchmark clean
 
 $(STAMP): setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,3 +25,6 @@ benchmark: install
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache demo
+
+demo-ui: install
+	$(PY) scripts/demo.py --ui

@@ -169,3 +169,26 @@ def test_malformed_rows_are_reported_and_the_rest_synced(sync_env):
     problems = [json.loads(line)["problem"] for line in (folder / "extract_problems.jsonl").read_text().splitlines()]
     assert problems == [f"{path}:3: expected 2 cells as in the header, got 3; row skipped"]
     assert env.report("oomnitza_csv_assets", run)["malformed"] == 1
+
+
+def test_secrets_stay_out_of_xcom_and_rendered_fields(sync_env):
+    from airflow.models.renderedtifields import RenderedTaskInstanceFields
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    env = sync_env
+    env.write_ini(assets_section(env))
+    run = env.run("oomnitza_csv_assets")
+    assert run.state == "success"
+    with create_session() as session:
+        xcoms = session.query(XComModel).filter(XComModel.run_id == run.run_id).all()
+        rendered = session.query(RenderedTaskInstanceFields).filter(
+            RenderedTaskInstanceFields.run_id == run.run_id).all()
+        stored = json.dumps([x.value for x in xcoms], default=str) + json.dumps(
+            [r.rendered_fields for r in rendered], default=str)
+    assert len(xcoms) >= 4 and '"extracted": 4' in stored.replace('\\"', '"')
+    assert "sandbox-token" not in stored
+    folder = env.run_folder("oomnitza_csv_assets", run)
+    for path in folder.rglob("*"):
+        if path.is_file():
+            assert "sandbox-token" not in path.read_text()
