@@ -30,6 +30,7 @@ setup(
         "tenacity>=9",
         "pendulum>=3",
         "pydantic>=2.10",
+        "requests-oauthlib>=2",  # Apple DEP's OAuth1-signed session call
     ],
     extras_require={
         "ldap": ["ldap3>=2.9"],

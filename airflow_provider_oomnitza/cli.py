@@ -140,7 +140,7 @@ def _server_mappings(config: Config, section: SectionConfig) -> dict[str, Any] |
     try:
         from airflow_provider_oomnitza.hooks.oomnitza import OomnitzaHook
 
-        hook = OomnitzaHook.from_config(config)
+        hook = OomnitzaHook.from_config(config, max_attempts=2, max_wait=1.0, timeout=15.0)
         return hook.get_mappings(section.mapping_name)
     except Exception as exc:  # any failure: fall back to offline, say why
         print(f"note: Oomnitza not reachable ({type(exc).__name__}: {exc}); showing offline mappings",

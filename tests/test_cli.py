@@ -104,3 +104,34 @@ def test_every_command_has_help(command):
     result = subprocess.run([sys.executable, "-m", "airflow_provider_oomnitza.cli", command, "--help"],
                             capture_output=True, text=True)
     assert result.returncode == 0 and "--ini" in result.stdout
+
+
+def test_show_mappings_merges_server_mappings_when_oomnitza_is_reachable(tmp_path, capsys, oomnitza_sandbox):
+    oomnitza_sandbox.state.mappings["Okta"] = {"profile.nickName": "FIRST_NAME", "profile.title": ["POSITION"]}
+    ini = tmp_path / "c.ini"
+    ini.write_text(f"[oomnitza]\nurl = {oomnitza_sandbox.url}\napi_token = sandbox-token\n\n[okta]\nenable = yes\n"
+                   "api_token = x\ndefault_role = 3\ndefault_position = Staff\n")
+    assert main(["show-mappings", "okta", "--ini", str(ini)]) == 0
+    out = capsys.readouterr().out
+    assert "with Oomnitza's server-side mappings" in out
+    mappings = json.loads(out[out.index("{"):out.rindex("}") + 1])
+    assert mappings["FIRST_NAME"] == {"source": "profile.nickName"}
+    assert mappings["POSITION"] == {"source": "profile.title"}
+
+
+def test_show_mappings_falls_back_to_offline_when_oomnitza_is_unreachable(tmp_path, capsys):
+    ini = tmp_path / "c.ini"
+    ini.write_text("[oomnitza]\nurl = http://127.0.0.1:9\napi_token = t\n\n[okta]\nenable = yes\n"
+                   "api_token = x\ndefault_role = 3\ndefault_position = Staff\n")
+    assert main(["show-mappings", "okta", "--ini", str(ini)]) == 0
+    captured = capsys.readouterr()
+    assert "offline: without server-side mappings" in captured.out
+    assert "note: Oomnitza not reachable" in captured.err
+
+
+def test_ini_path_from_airflow_config(tmp_path, monkeypatch, capsys):
+    path = tmp_path / "af.ini"
+    path.write_text("[oomnitza]\nurl = https://o\napi_token = t\n")
+    monkeypatch.setenv("AIRFLOW__OOMNITZA__INI_PATH", str(path))
+    assert main(["validate"]) == 0
+    assert str(path) in capsys.readouterr().out
