@@ -150,6 +150,24 @@ class OomnitzaHook(HttpHook):
     def _extract_auth(self, connection):  # never Basic: Oomnitza gets a token header
         return None
 
+    def _set_base_url(self, connection) -> None:
+        """As HttpHook, but a host without a scheme means https: Oomnitza is only served over TLS."""
+        super()._set_base_url(connection)
+        if "://" not in (connection.host or "") and not connection.schema:
+            self.base_url = "https://" + self.base_url.removeprefix("http://")
+
+    def _configure_session_from_extra(self, session, connection, extra_options):
+        """HttpHook sends every unknown extra key as a header; keys here are never sent (they may be secrets)."""
+        before = set(session.headers)
+        session = super()._configure_session_from_extra(session, connection, extra_options)
+        dropped = [k for k in connection.extra_dejson if k in session.headers and k not in before]
+        for key in dropped:
+            del session.headers[key]
+        if dropped:
+            self.log.warning("Connection %s: extra keys %s are not options of the Oomnitza hook and are ignored "
+                             "(known: verify, timeout, proxies, cert, trust_env)", connection.conn_id, dropped)
+        return session
+
     # -- sessions and requests ------------------------------------------------------------------
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)

@@ -192,3 +192,26 @@ def test_secrets_stay_out_of_xcom_and_rendered_fields(sync_env):
     for path in folder.rglob("*"):
         if path.is_file():
             assert "sandbox-token" not in path.read_text()
+
+
+def test_the_run_folder_can_be_any_fsspec_url(sync_env, monkeypatch):
+    """fsspec's in-memory filesystem, registered with Airflow as providers register s3://, stands in for
+    object storage (dag.test runs every task in this process, so they all see it)."""
+    import fsspec
+    from airflow.sdk.io import attach
+
+    attach("memory", fs=fsspec.filesystem("memory"))
+    env = sync_env
+    monkeypatch.setenv("OOMNITZA_STORAGE", "memory://oomnitza-test")
+    env.write_ini(assets_section(env))
+    run = env.run("oomnitza_csv_assets", save_data=True)
+    assert run.state == "success"
+    assert len(env.sandbox.state.records("assets")) == 3
+    fs = fsspec.filesystem("memory")
+    from airflow_provider_oomnitza.storage import _safe
+
+    folder = f"/oomnitza-test/oomnitza_csv_assets/{_safe(run.run_id)}"
+    report = json.loads(fs.cat(f"{folder}/report.json"))
+    assert report["pushed"] == 3
+    assert fs.exists(f"{folder}/raw/chunk-00000.jsonl")
+    assert not (env.tmp / "runs").exists()

@@ -156,3 +156,26 @@ def test_the_token_never_reaches_the_log(oomnitza_sandbox, caplog, capfd):
         hook_for(oomnitza_sandbox).get_mappings("X")
     logged = caplog.text + "".join(capfd.readouterr())
     assert "retry 1" in logged and "sandbox-token" not in logged
+
+
+def test_unknown_connection_extras_are_never_sent_as_headers(oomnitza_sandbox, monkeypatch):
+    from airflow.sdk import Connection
+
+    conn = Connection(conn_id="o", conn_type="oomnitza", host=oomnitza_sandbox.url, password="sandbox-token",
+                      extra=json.dumps({"verify": False, "api_key": "leak-me", "timeout": 30}))
+    hook = OomnitzaHook("o", connection=conn)
+    session = hook._session()
+    assert "api_key" not in session.headers and session.verify is False
+    assert session.headers["Authorization2"] == "sandbox-token"
+    assert hook.get_mappings("X") == {}
+
+
+def test_a_host_without_scheme_means_https():
+    from airflow.sdk import Connection
+
+    hook = OomnitzaHook("o", connection=Connection(conn_id="o", conn_type="oomnitza", host="acme.oomnitza.com",
+                                                    password="t"))
+    assert hook.url_from_endpoint("api/v3/assets") == "https://acme.oomnitza.com/api/v3/assets"
+    explicit = OomnitzaHook("o", connection=Connection(conn_id="o", conn_type="oomnitza", host="localhost",
+                                                        schema="http", port=8080, password="t"))
+    assert explicit.url_from_endpoint("api") == "http://localhost:8080/api"
