@@ -64,6 +64,7 @@ class CommonSettings(SettingsModel):
     env_password: str = setting("", doc="Name of an environment variable holding the password.")
     ssl_protocol: SslProtocol = setting("", doc="Force a TLS version; empty negotiates.")
     use_server_map: Bool = setting(True, doc="Merge the mappings configured in Oomnitza.")
+    use_default_mappings: Bool = setting(True, doc="Start from the source type's default mappings.")
     only_if_filled: str = setting("", doc="Accepted for compatibility; the bulk API ignores it.")
     dont_overwrite: str = setting("", doc="Accepted for compatibility; the bulk API ignores it.")
     insert_only: Bool = setting(False, doc="Only create records in Oomnitza, never update.")
@@ -72,6 +73,7 @@ class CommonSettings(SettingsModel):
     vault_backend: Literal["keyring", "vault"] = setting("keyring", doc="Secret store for vault_keys.")
     sync_field: FieldList = setting([], doc="Oomnitza field(s) identifying a record, comma-separated.")
     schedule: str = setting("", doc="Cron expression or preset for this section's DAG.")
+    conn_id: str = setting("", doc="Airflow connection with this section's URL and credentials (instead of the INI's).")
 
     def problems(self) -> list[tuple[str, str]]:
         out = []

@@ -1,7 +1,7 @@
 """What every source hook offers the pipeline: its records, one by one."""
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any, ClassVar, Iterator
 
 from airflow.sdk import BaseHook
 
@@ -14,16 +14,53 @@ class SourceHook(BaseHook):
     problems the source skipped (a malformed CSV row), each naming where it was.
     """
 
-    def __init__(self, settings: dict[str, Any], *, section: str = "", mappings: dict | None = None,
-                 **kwargs: Any) -> None:
+    # When a section names an Airflow connection (``conn_id``), these connection fields replace
+    # the INI settings they name; ``extra_settings`` are read from the connection's extra.
+    connection_fields: ClassVar[dict[str, str]] = {"host": "url", "login": "username", "password": "password"}
+    extra_settings: ClassVar[tuple[str, ...]] = ()
+
+    conn_name_attr = "conn_id"
+
+    def __init__(self, settings: dict[str, Any] | None = None, *, section: str = "", mappings: dict | None = None,
+                 conn_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.settings = settings
+        self.settings = dict(settings or {})
         self.section = section
         self.mappings = mappings or {}
         self.problems: list[str] = []
+        conn_id = conn_id or self.settings.get("conn_id")
+        if conn_id:  # also how Airflow builds the hook for a connection test (hook_class(conn_id=...))
+            self.settings["conn_id"] = conn_id
+            self.settings.update(self.settings_from_connection(conn_id))
+
+    def settings_from_connection(self, conn_id: str) -> dict[str, Any]:
+        """The settings an Airflow connection provides (secrets are masked by Airflow when fetched)."""
+        conn = self.get_connection(conn_id)
+        values: dict[str, Any] = {}
+        for attr, key in self.connection_fields.items():
+            value = getattr(conn, attr, None)
+            if attr == "host" and value and "://" not in value:
+                value = f"{conn.schema or 'https'}://{value}" + (f":{conn.port}" if conn.port else "")
+            if value:
+                values[key] = value
+        extra = conn.extra_dejson
+        for key in self.extra_settings:
+            if extra.get(key) not in (None, ""):
+                values[key] = extra[key]
+        return values
 
     def get_conn(self) -> Any:
         return None
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Authenticate and read a little; hooks override ``check()``."""
+        try:
+            return True, self.check()
+        except Exception as exc:
+            return False, str(exc)
+
+    def check(self) -> str:
+        raise NotImplementedError(f"{type(self).__name__} has no connection test")
 
     def records(self) -> Iterator[dict]:
         """Every record of the source, streamed."""

@@ -13,82 +13,28 @@ the API token, or login + password of a user; extra may hold ``verify`` and ``ti
 """
 from __future__ import annotations
 
-import email.utils
 import json
 import threading
-import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 import requests
-import tenacity
 from airflow.providers.http.hooks.http import HttpHook
 
 from airflow_provider_oomnitza import __version__
 from airflow_provider_oomnitza.bulk import BulkTarget, OomnitzaError, PushResult, batches, portion_for_run  # noqa: F401
+from airflow_provider_oomnitza.hooks.http_client import (
+    RETRY_STATUSES, RetryableResponse, error_text, retry_after_seconds, retrying,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
 
     from airflow_provider_oomnitza.config.loader import Config
 
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 # Statuses that refuse the content of a batch: the batch is split to find the refused records.
 CONTENT_STATUSES = frozenset({400, 413, 422})
 USER_AGENT = f"airflow-provider-oomnitza/{__version__}"
-
-
-class _Retryable(Exception):
-    def __init__(self, response: requests.Response):
-        super().__init__(f"{response.status_code} {response.reason}: {_error_text(response)}")
-        self.response = response
-
-
-def _error_text(response: requests.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text[:300]
-    if isinstance(body, dict):
-        errors = body.get("errors")
-        if isinstance(errors, list) and errors:
-            return "; ".join(str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in errors)[:300]
-        for key in ("message", "error", "detail"):
-            if key in body:
-                return str(body[key])[:300]
-    return str(body)[:300]
-
-
-def retry_after_seconds(response: requests.Response) -> float | None:
-    """``Retry-After`` as seconds (a number or an HTTP date), or None."""
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
-class wait_retry_after(tenacity.wait.wait_base):
-    """Wait what ``Retry-After`` says (capped), else fall back to another wait strategy."""
-
-    def __init__(self, fallback: tenacity.wait.wait_base, cap: float):
-        self.fallback = fallback
-        self.cap = cap
-
-    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
-        exc = retry_state.outcome.exception() if retry_state.outcome else None
-        if isinstance(exc, _Retryable):
-            seconds = retry_after_seconds(exc.response)
-            if seconds is not None:
-                return min(seconds, self.cap)
-        return min(self.fallback(retry_state), self.cap)
 
 
 class OomnitzaHook(HttpHook):
@@ -199,39 +145,28 @@ class OomnitzaHook(HttpHook):
 
     def _send(self, session: requests.Session, method: str, endpoint: str, **kwargs: Any) -> requests.Response:
         """One HTTP call with retries; raises OomnitzaError on failure."""
-        retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(self.max_attempts),
-            wait=wait_retry_after(tenacity.wait_exponential_jitter(multiplier=0.5, max=self.max_wait), self.max_wait),
-            retry=tenacity.retry_if_exception_type((_Retryable, requests.ConnectionError, requests.Timeout)),
-            before_sleep=self._log_retry,
-            reraise=True,
-        )
         url = self.url_from_endpoint(endpoint)
         try:
-            for attempt in retrying:
+            for attempt in retrying(max_attempts=self.max_attempts, max_wait=self.max_wait, log=self.log,
+                                    what=f"Oomnitza {method} /{endpoint}"):
                 with attempt:
                     request = requests.Request(method, url, **kwargs)
                     response = self.run_and_check(
                         session, session.prepare_request(request), {"check_response": False, "timeout": self.timeout}
                     )
                     if response.status_code in RETRY_STATUSES:
-                        raise _Retryable(response)
-        except _Retryable as exc:
+                        raise RetryableResponse(response)
+        except RetryableResponse as exc:
             raise OomnitzaError(f"{method} /{endpoint}: gave up after {self.max_attempts} attempts: {exc}",
                                 exc.response.status_code) from None
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise OomnitzaError(f"{method} /{endpoint}: cannot reach Oomnitza at {self.base_url}: {exc}") from None
         if response.status_code >= 400:
             raise OomnitzaError(
-                f"{method} /{endpoint}: {response.status_code} {response.reason}: {_error_text(response)}",
+                f"{method} /{endpoint}: {response.status_code} {response.reason}: {error_text(response)}",
                 response.status_code,
             )
         return response
-
-    def _log_retry(self, retry_state: tenacity.RetryCallState) -> None:
-        exc = retry_state.outcome.exception() if retry_state.outcome else None
-        wait_s = retry_state.next_action.sleep if retry_state.next_action else 0
-        self.log.warning("Oomnitza call failed (%s); retry %d in %.1f s", exc, retry_state.attempt_number, wait_s)
 
     def call(self, method: str, endpoint: str, **kwargs: Any) -> requests.Response:
         return self._send(self._session(), method, endpoint, **kwargs)

@@ -86,3 +86,17 @@ def test_json_files_hold_a_list_or_one_object(tmp_path):
     assert [r["id"] for r in hook.records()] == [1, 2, 3]
     assert hook.problems[0] == f"{tmp_path / 'a.json'}: item #2 is not an object; skipped"
     assert hook.problems[1].startswith(f"{tmp_path / 'c.json'}: not a JSON file")
+
+
+def test_settings_can_come_from_an_airflow_connection(tmp_path, monkeypatch):
+    path = tmp_path / "from-conn.csv"
+    path.write_text("s\n1\n")
+    monkeypatch.setenv("AIRFLOW_CONN_CSV_FILES", json.dumps({"conn_type": "generic", "extra": {"filename": str(path)}}))
+
+    class Hook(CsvSourceHook):
+        connection_fields = {}
+        extra_settings = ("filename",)
+
+    hook = Hook({"filename": "/not/used.csv", "directory": "", "conn_id": "csv_files"}, section="csv_assets")
+    assert [r["s"] for r in hook.records()] == ["1"]
+    assert Hook(conn_id="csv_files").settings["filename"] == str(path)

@@ -112,3 +112,12 @@ def test_missing_identifying_field_is_an_error_once_server_mappings_are_known(tm
     assert sec.effective_mappings({}).errors == [
         'the identifying field BARCODE has no mapping; add mapping.BARCODE = {"source": "..."}'
     ]
+
+
+def test_default_mappings_can_be_switched_off(tmp_path):
+    sec = section(tmp_path, "[okta]\nenable = 1\napi_token = t\ndefault_role = 7\ndefault_position = E\n"
+                  "use_default_mappings = no\n" 'mapping.USER = {"source": "id"}\nmapping.EMAIL = {"source": "e"}\n',
+                  "okta")
+    m = sec.effective_mappings({}).mappings
+    assert set(m) == {"USER", "EMAIL", "POSITION", "PERMISSIONS_ID"}
+    assert m["USER"] == {"source": "id", "required": True}
