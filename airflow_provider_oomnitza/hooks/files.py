@@ -46,17 +46,21 @@ class CsvSourceHook(FileSourceHook):
     hook_name = "Oomnitza CSV source"
 
     def file_records(self, path: Path) -> Iterator[dict]:
+        header: list[str] | None = None
+        for line, row in self._rows(path):
+            if header is None:
+                header = row
+            elif len(row) != len(header):
+                self.report(f"{path}:{line}: expected {len(header)} cells as in the header, got {len(row)}; "
+                            "row skipped")
+            else:
+                yield dict(zip(header, row))
+
+    def _rows(self, path: Path) -> Iterator[tuple[int, list[str]]]:
+        """(line, cells) of each readable, non-blank row; the others are reported."""
         with path.open("rb") as raw:
             bad_lines: set[int] = set()
             reader = csv.reader(_decoded_lines(raw, bad_lines))
-            try:
-                header = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                self.report(f"{path}:1: cannot read the header ({exc}); file skipped")
-                return
-            width = len(header)
             while True:
                 try:
                     row = next(reader)
@@ -68,15 +72,8 @@ class CsvSourceHook(FileSourceHook):
                 line = reader.line_num
                 if bad_lines.intersection(range(line - row_lines(row) + 1, line + 1)):
                     self.report(f"{path}:{line}: not valid UTF-8; row skipped")
-                    continue
-                if not row or row == [""]:
-                    continue
-                if len(row) != width:
-                    self.report(f"{path}:{line}: expected {width} cells as in the header, got {len(row)}; "
-                                "row skipped")
-                    continue
-                yield dict(zip(header, row))
-
+                elif row and row != [""]:
+                    yield line, row
 
 
 class JsonSourceHook(FileSourceHook):

@@ -90,3 +90,13 @@ def _mask(secret: str) -> None:
     from airflow.sdk.log import mask_secret
 
     mask_secret(secret)
+
+
+class OomnitzaChunkOperator(OomnitzaSectionOperator):
+    """An operator run once per chunk (dynamically mapped over the previous task's results)."""
+
+    template_fields = ("chunk",)
+
+    def __init__(self, *, chunk: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.chunk = chunk

@@ -5,7 +5,7 @@ from typing import Any
 
 from airflow_provider_oomnitza.mapping.converters import ConverterContext
 from airflow_provider_oomnitza.mapping.engine import RecordMapper, RecordSkipped
-from airflow_provider_oomnitza.operators.base import OomnitzaSectionOperator
+from airflow_provider_oomnitza.operators.base import OomnitzaChunkOperator
 from airflow_provider_oomnitza.operators.extract import RAW
 from airflow_provider_oomnitza.storage import chunk_name
 
@@ -13,15 +13,9 @@ MAPPED = "mapped/chunk"
 SKIPPED = "skipped/chunk"
 
 
-class OomnitzaMapOperator(OomnitzaSectionOperator):
+class OomnitzaMapOperator(OomnitzaChunkOperator):
     """Reads ``raw/chunk-i``, writes Oomnitza records to ``mapped/chunk-i`` and the records it
     did not map (missing required fields, errors) with the reason to ``skipped/chunk-i``."""
-
-    template_fields = ("chunk",)
-
-    def __init__(self, *, chunk: dict[str, Any], **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.chunk = chunk
 
     def execute(self, context) -> dict[str, Any]:
         config, section = self.load()

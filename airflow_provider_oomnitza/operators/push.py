@@ -5,7 +5,7 @@ import json
 from typing import Any
 
 from airflow_provider_oomnitza.bulk import BulkTarget, batches, portion_for_run
-from airflow_provider_oomnitza.operators.base import OomnitzaSectionOperator
+from airflow_provider_oomnitza.operators.base import OomnitzaChunkOperator
 from airflow_provider_oomnitza.operators.map import MAPPED
 from airflow_provider_oomnitza.storage import chunk_name
 
@@ -14,17 +14,11 @@ REJECTED = "rejected/chunk"
 LOGGED_PAYLOADS = 3
 
 
-class OomnitzaPushOperator(OomnitzaSectionOperator):
+class OomnitzaPushOperator(OomnitzaChunkOperator):
     """Sends ``mapped/chunk-i`` in batches of ``[oomnitza] batch_size`` with ``workers`` requests in
     flight, into the DAG run's portion. Records Oomnitza refuses go to ``rejected/chunk-i`` with
     the reason. In test mode nothing is sent: the request bodies go to ``payloads/chunk-i`` and
     the first few to the log."""
-
-    template_fields = ("chunk",)
-
-    def __init__(self, *, chunk: dict[str, Any], **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.chunk = chunk
 
     def execute(self, context) -> dict[str, Any]:
         config, section = self.load()

@@ -215,3 +215,22 @@ def test_the_run_folder_can_be_any_fsspec_url(sync_env, monkeypatch):
     assert report["pushed"] == 3
     assert fs.exists(f"{folder}/raw/chunk-00000.jsonl")
     assert not (env.tmp / "runs").exists()
+
+
+def test_a_failed_push_chunk_fails_the_run_after_the_report_counts_the_rest(sync_env):
+    env = sync_env
+    rows = "".join(f"SN{i:03d},M\n" for i in range(10))
+    path = env.write("ten.csv", "serial,model\n" + rows)
+    env.write_ini(f"[csv_assets]\nenable = true\nfilename = {path}\nsync_field = SERIAL\nuse_server_map = no\n"
+                  'mapping.SERIAL = {"source": "serial"}\n', oomnitza_extra="chunk_size = 5\nworkers = 1\n")
+    # The first bulk post is refused with 403 (not retryable, not a record problem): chunk 0's push fails.
+    requests.post(f"{env.sandbox.url}/_sim/knobs",
+                  json={"fail_next": 1, "fail_status": 403, "fail_path": "^/api/v3/bulk$"}).raise_for_status()
+    run = env.run("oomnitza_csv_assets")
+    assert run.state == "failed"
+    states = {(ti.task_id, ti.map_index): ti.state for ti in run.get_task_instances()}
+    assert sorted(states[("push", i)] for i in (0, 1)) == ["failed", "success"]
+    assert states[("report", -1)] == "failed"
+    report = env.report("oomnitza_csv_assets", run)
+    assert (report["extracted"], report["pushed"], report["failed_chunks"]) == (10, 5, 1)
+    assert len(env.sandbox.state.records("assets")) == 5
