@@ -16,7 +16,12 @@ def get_provider_info() -> dict:
             {"integration-name": "Oomnitza", "python-modules": ["airflow_provider_oomnitza.hooks.oomnitza"]},
             {"integration-name": "Oomnitza sources", "python-modules": [
                 "airflow_provider_oomnitza.hooks.base",
+                "airflow_provider_oomnitza.hooks.http_client",
                 "airflow_provider_oomnitza.hooks.files",
+                "airflow_provider_oomnitza.hooks.jamf",
+                "airflow_provider_oomnitza.hooks.airwatch",
+                "airflow_provider_oomnitza.hooks.mobileiron",
+                "airflow_provider_oomnitza.hooks.appledep",
             ]},
         ],
         "operators": [
@@ -37,6 +42,52 @@ def get_provider_info() -> dict:
                     "relabeling": {"host": "Oomnitza URL", "login": "Username (empty with an API token)",
                                    "password": "API token, or the user's password"},
                     "placeholders": {"host": "https://example.oomnitza.com", "extra": '{"verify": true}'},
+                },
+            },
+            {
+                "connection-type": "jamf",
+                "hook-class-name": "airflow_provider_oomnitza.hooks.jamf.JamfHook",
+                "hook-name": "Jamf Pro",
+                "ui-field-behaviour": {
+                    "hidden-fields": ["schema", "port"],
+                    "relabeling": {"host": "Jamf Pro URL", "login": "Username (empty with an API client)",
+                                   "password": "Password"},
+                    "placeholders": {"host": "https://example.jamfcloud.com",
+                                     "extra": '{"client_id": "...", "client_secret": "..."}'},
+                },
+            },
+            {
+                "connection-type": "airwatch",
+                "hook-class-name": "airflow_provider_oomnitza.hooks.airwatch.AirWatchHook",
+                "hook-name": "AirWatch / Workspace ONE UEM",
+                "ui-field-behaviour": {
+                    "hidden-fields": ["schema", "port"],
+                    "relabeling": {"host": "AirWatch API URL", "login": "Admin username (empty with OAuth)",
+                                   "password": "Password (empty with OAuth)"},
+                    "placeholders": {"host": "https://as123.awmdm.com",
+                                     "extra": '{"api_token": "REST API key"} or {"client_id": "...", '
+                                              '"client_secret": "...", "token_url": "https://na.uemauth.'
+                                              'workspaceone.com/connect/token"}'},
+                },
+            },
+            {
+                "connection-type": "mobileiron",
+                "hook-class-name": "airflow_provider_oomnitza.hooks.mobileiron.MobileIronHook",
+                "hook-name": "MobileIron",
+                "ui-field-behaviour": {
+                    "hidden-fields": ["schema"],
+                    "relabeling": {"host": "MobileIron URL", "login": "API user"},
+                    "placeholders": {"host": "https://na1.mobileiron.com", "extra": '{"api_version": 1}'},
+                },
+            },
+            {
+                "connection-type": "appledep",
+                "hook-class-name": "airflow_provider_oomnitza.hooks.appledep.AppleDepHook",
+                "hook-name": "Apple DEP",
+                "ui-field-behaviour": {
+                    "hidden-fields": ["schema", "port", "login"],
+                    "relabeling": {"host": "Apple DEP URL", "password": "Server token (JSON)"},
+                    "placeholders": {"host": "https://mdmenrollment.apple.com", "extra": '{"verify_ssl": true}'},
                 },
             },
         ],

@@ -313,7 +313,7 @@ class _Loader:
         setting_names = set(type(sec.settings).model_fields) | INTERNAL_SETTINGS
         for name, spec in sec.ini_mappings.items():
             key, line = f"mapping.{name}", sec.mapping_lines[name]
-            default = sec.source.default_mappings.get(name, {})
+            default = sec.source.default_mappings_of(sec.settings).get(name, {})
             if not any(spec.get(k) or (k == "hardcoded" and spec.get(k) is not None)
                        for k in ("source", "setting", "hardcoded", "converter")) and not default:
                 sec.issues.append(self.issue(

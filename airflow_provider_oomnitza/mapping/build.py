@@ -29,7 +29,7 @@ def build_mappings(
 ) -> EffectiveMappings:
     """Merge in the original's order. ``server_mappings=None`` means "not fetched" (offline):
     fields that could still come from the server then give warnings instead of errors."""
-    mappings = copy.deepcopy(source.default_mappings) if settings.use_default_mappings else {}
+    mappings = copy.deepcopy(source.default_mappings_of(settings)) if settings.use_default_mappings else {}
     if server_mappings and settings.use_server_map:
         merge_server_mappings(mappings, server_mappings)
     merge_specs(mappings, ini_mappings)

@@ -390,23 +390,30 @@ def split_email(field, record, value, params, ctx):
 
 
 def timestamp(field, record, value, params, ctx):
-    """Epoch seconds (number or numeric string) or ISO-8601 string to int epoch seconds."""
+    """Epoch seconds (number or numeric string) or ISO-8601 string to int epoch seconds.
+
+    ``timestamp:unit=ms`` (an addition of this provider) reads numbers as epoch milliseconds,
+    as Jamf's ``*_epoch`` fields and MobileIron's ``lastCheckin`` are.
+    """
     # Numbers/numeric strings are epoch seconds (a millisecond epoch is out of range and fails); on failure ERROR + unchanged.
     if value is None:
         return None
+    divisor = {"s": 1, "ms": 1000}.get(params.get("unit", "s"))  # type: ignore[arg-type]
     try:
+        if divisor is None:
+            raise ValueError(f"unit must be s or ms, got {params.get('unit')!r}")
         if isinstance(value, bool):
             raise TypeError("a boolean is not a timestamp")
         if isinstance(value, int):
-            return _from_epoch(value)
+            return _from_epoch(value / divisor if divisor > 1 else value)
         if isinstance(value, numbers.Real):
-            return _from_epoch(float(value))
+            return _from_epoch(float(value) / divisor)
         if isinstance(value, (datetime, date)):
             return _epoch_seconds(value)
         if isinstance(value, str):
             number = _numeric_string(value)
             if number is not None:
-                return _from_epoch(number)
+                return _from_epoch(number / divisor if divisor > 1 else number)
             return _parse_iso(value)
         raise TypeError(f"cannot read a {type(value).__name__} as a timestamp")
     except Exception as exc:

@@ -36,12 +36,29 @@ class AppleDepSettings(AssetSettings):
         return out
 
 
+# Fields of the shared device list that a DEP device detail object has. Apple knows no device
+# name, user, network address or OS version; ``description`` is Apple's product description
+# ("IPAD WI-FI 64GB SPACE GRAY") and ``device_assigned_date`` (when the device was assigned in
+# DEP, which happens when it is bought) is the nearest DEP has to a purchase date; the default
+# timestamp converter below turns it into epoch seconds.
+DEFAULT_MAPPINGS = {
+    "SERIAL_NUMBER": {"source": "serial_number"},
+    "DEVICE_NAME": {"source": "description"},
+    "MODEL": {"source": "model"},
+    "MANUFACTURER": {"hardcoded": "Apple"},
+    "OPERATING_SYSTEM": {"source": "os"},
+    "BARCODE": {"source": "asset_tag"},
+    "PURCHASE_DATE": {"source": "device_assigned_date"},
+}
+
 SOURCE = SourceType(
     name="appledep",
     title="Apple DEP",
     record_type="assets",
     mapping_name="AppleDEP",
     settings=AppleDepSettings,
+    hook="airflow_provider_oomnitza.hooks.appledep.AppleDepHook",
+    default_mappings=DEFAULT_MAPPINGS,
     default_converters={
         "device_assigned_date": "timestamp",
         "profile_assign_time": "timestamp",

@@ -1,7 +1,7 @@
 """BambooHR employees."""
 from airflow_provider_oomnitza.config.settings import UserSettings
 from airflow_provider_oomnitza.config.types import Secret, setting
-from airflow_provider_oomnitza.sources.base import SourceType, user_mappings
+from airflow_provider_oomnitza.sources.base import SourceType, simple_mappings
 
 
 class BambooHrSettings(UserSettings):
@@ -16,7 +16,7 @@ SOURCE = SourceType(
     record_type="users",
     mapping_name="BambooHR",
     settings=BambooHrSettings,
-    default_mappings=user_mappings(
+    default_mappings=simple_mappings(
         USER="workEmail",
         FIRST_NAME="firstName",
         LAST_NAME="lastName",

@@ -30,14 +30,19 @@ class SourceType:
     # Optional refinements that depend on the section's settings.
     mapping_name_for: Callable[[CommonSettings], str] | None = None
     extra_mappings: Callable[[CommonSettings], dict[str, dict]] | None = None
+    # Defaults that depend on the settings (e.g. Jamf computers vs mobile devices); else default_mappings.
+    default_mappings_for: Callable[[CommonSettings], dict[str, dict]] | None = None
 
     def mapping_name_of(self, settings: CommonSettings) -> str:
         return self.mapping_name_for(settings) if self.mapping_name_for else self.mapping_name
+
+    def default_mappings_of(self, settings: CommonSettings) -> dict[str, dict]:
+        return self.default_mappings_for(settings) if self.default_mappings_for else self.default_mappings
 
     def extra_mappings_of(self, settings: CommonSettings) -> dict[str, dict]:
         return self.extra_mappings(settings) if self.extra_mappings else {}
 
 
-def user_mappings(**fields: str | dict) -> dict[str, dict]:
-    """Default user mappings: a string is a source path, a dict is a full spec."""
+def simple_mappings(**fields: str | dict) -> dict[str, dict]:
+    """Default mappings written short: a string is a source path, a dict is a full spec."""
     return {name: spec if isinstance(spec, dict) else {"source": spec} for name, spec in fields.items()}

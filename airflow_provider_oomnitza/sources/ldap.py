@@ -1,7 +1,7 @@
 """LDAP / Active Directory people (``ldap``) and computer objects (``ldap_assets``)."""
 from airflow_provider_oomnitza.config.settings import AssetSettings, CommonSettings, UserSettings
 from airflow_provider_oomnitza.config.types import Int, JsonList, Secret, setting
-from airflow_provider_oomnitza.sources.base import SourceType, user_mappings
+from airflow_provider_oomnitza.sources.base import SourceType, simple_mappings
 
 
 class LdapSearch(CommonSettings):
@@ -39,7 +39,7 @@ SOURCE = SourceType(
     record_type="users",
     mapping_name="LDAP",
     settings=LdapUserSettings,
-    default_mappings=user_mappings(
+    default_mappings=simple_mappings(
         USER={"source": "uid", "converter": "ldap_user_field", "required": True},
         FIRST_NAME="givenName",
         LAST_NAME="sn",

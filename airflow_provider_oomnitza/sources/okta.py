@@ -1,7 +1,7 @@
 """Okta users."""
 from airflow_provider_oomnitza.config.settings import UserSettings
 from airflow_provider_oomnitza.config.types import Bool, Secret, setting
-from airflow_provider_oomnitza.sources.base import SourceType, user_mappings
+from airflow_provider_oomnitza.sources.base import SourceType, simple_mappings
 
 
 class OktaSettings(UserSettings):
@@ -16,7 +16,7 @@ SOURCE = SourceType(
     record_type="users",
     mapping_name="Okta",
     settings=OktaSettings,
-    default_mappings=user_mappings(
+    default_mappings=simple_mappings(
         USER="profile.login",
         FIRST_NAME="profile.firstName",
         LAST_NAME="profile.lastName",

@@ -3,7 +3,7 @@ from pydantic import SecretStr
 
 from airflow_provider_oomnitza.config.settings import UserSettings
 from airflow_provider_oomnitza.config.types import Secret, setting
-from airflow_provider_oomnitza.sources.base import SourceType, user_mappings
+from airflow_provider_oomnitza.sources.base import SourceType, simple_mappings
 
 
 class OneLoginSettings(UserSettings):
@@ -32,7 +32,7 @@ SOURCE = SourceType(
     record_type="users",
     mapping_name="OneLogin",
     settings=OneLoginSettings,
-    default_mappings=user_mappings(
+    default_mappings=simple_mappings(
         USER="username",
         FIRST_NAME="firstname",
         LAST_NAME="lastname",

@@ -1,7 +1,7 @@
 """Zendesk users."""
 from airflow_provider_oomnitza.config.settings import UserSettings
 from airflow_provider_oomnitza.config.types import Bool, Secret, setting
-from airflow_provider_oomnitza.sources.base import SourceType, user_mappings
+from airflow_provider_oomnitza.sources.base import SourceType, simple_mappings
 
 
 class ZendeskSettings(UserSettings):
@@ -17,7 +17,7 @@ SOURCE = SourceType(
     record_type="users",
     mapping_name="Zendesk",
     settings=ZendeskSettings,
-    default_mappings=user_mappings(
+    default_mappings=simple_mappings(
         USER="email",
         FIRST_NAME={"source": "name", "converter": "first_from_full"},
         LAST_NAME={"source": "name", "converter": "last_from_full"},

@@ -758,3 +758,15 @@ def test_timestamp_failure_logs_error_and_returns_value(ctx, logs, value):
 def test_timestamp_none_is_none_without_log(ctx, logs):
     assert run("timestamp", None, ctx) is None
     assert logs.records == []
+
+
+# -- timestamp:unit=ms (an addition of this provider) ------------------------------------------
+
+def test_timestamp_unit_ms_reads_epoch_milliseconds():
+    ctx = ConverterContext(log=logging.getLogger("t"))
+    conv = BUILTIN_CONVERTERS["timestamp"]
+    assert conv("f", {}, 1775038272123, {"unit": "ms"}, ctx) == 1775038272
+    assert conv("f", {}, "1775038272000", {"unit": "ms"}, ctx) == 1775038272
+    assert conv("f", {}, 1775038272.9, {"unit": "s"}, ctx) == 1775038272
+    assert conv("f", {}, "2026-04-01T10:11:12Z", {"unit": "ms"}, ctx) == 1775038272
+    assert conv("f", {}, 1775038272000, {"unit": "days"}, ctx) == 1775038272000  # bad unit: unchanged, logged

@@ -202,6 +202,12 @@ def iso_date(ms: int | None) -> str | None:
     return _dt(ms).strftime("%Y-%m-%d") if ms else None
 
 
+def _day(ms: int) -> int:
+    """Midnight UTC of the day ``ms`` falls in: Jamf keeps initial-entry and purchasing dates as
+    dates, so their Classic ``*_epoch`` is a midnight (and the Jamf Pro API gives only the date)."""
+    return ms - ms % DAY_MS
+
+
 def _epoch(ms: int | None) -> int:
     return ms or 0
 
@@ -354,7 +360,7 @@ class Inventory:
             stale = r() < 0.05 or not managed
             contact = anchor - int(r() * DAY_MS * (400 if stale else 30))
             report = contact - int(r() * DAY_MS * 7)
-            initial = report - DAY_MS * 30 - int(r() * DAY_MS * 1470)
+            initial = _day(report - DAY_MS * 30 - int(r() * DAY_MS * 1470))
             enrolled = initial + int(r() * (report - initial))
             user = None if r() < 0.10 else int(r() * n_users)
             u = users[user] if user is not None else None
@@ -369,7 +375,7 @@ class Inventory:
                 name = f"{first or 'Shared'}-{short.replace(' ', '')}-{n % 1000:03d}"
             purch = None
             if r() >= 0.25:
-                po_date = initial - int(r() * DAY_MS * 30)
+                po_date = _day(initial - int(r() * DAY_MS * 30))
                 leased = r() < 0.1
                 purch = {
                     "po_number": f"PO-{10000 + int(r() * 90000)}",
@@ -454,14 +460,14 @@ class Inventory:
                 name = f"{short.replace(' ', '')}-{mid:05d}"
             managed = r() >= 0.04
             last_inv = anchor - int(r() * DAY_MS * (300 if not managed or r() < 0.05 else 14))
-            initial = last_inv - DAY_MS * 20 - int(r() * DAY_MS * 1180)
+            initial = _day(last_inv - DAY_MS * 20 - int(r() * DAY_MS * 1180))
             enrolled = initial + int(r() * (last_inv - initial))
             cellular = r() < model[5]
             carrier = CARRIERS[int(r() * len(CARRIERS))] if cellular else None
             capacity_mb = model[6][int(r() * len(model[6]))] * 1000
             purch = None
             if r() >= 0.25:
-                po_date = initial - int(r() * DAY_MS * 20)
+                po_date = _day(initial - int(r() * DAY_MS * 20))
                 purch = {
                     "po_number": f"PO-{10000 + int(r() * 90000)}", "vendor": VENDORS[int(r() * len(VENDORS))],
                     "po_date": po_date, "warranty": po_date + DAY_MS * 365, "lease": 0, "leased": False,
@@ -597,7 +603,7 @@ class Inventory:
                 "is_apple_silicon": model[6], "processor_architecture": model[3],
                 "processor_speed": model[5], "processor_speed_mhz": model[5], "number_processors": 1,
                 "number_cores": model[4], "total_ram": c["ram_mb"], "total_ram_mb": c["ram_mb"],
-                "boot_rom": "11881.81.4" if model[6] else "2020.41.1.0.0 (iBridge: 22.16.10353.0.0,0)",
+                "boot_rom": _boot_rom(model),
                 "bus_speed": 0, "bus_speed_mhz": 0, "battery_capacity": c["battery"],
                 "cache_size": 0 if model[6] else 12288, "cache_size_kb": 0 if model[6] else 12288,
                 "available_ram_slots": 0, "optical_drive": "", "nic_speed": "n/a", "smc_version": "",
@@ -838,7 +844,7 @@ class Inventory:
                 "macAddress": c["mac"], "altNetworkAdapterType": "Ethernet" if c["alt_mac"] else None,
                 "altMacAddress": _nz(c["alt_mac"]), "totalRamMegabytes": c["ram_mb"], "openRamSlots": 0,
                 "batteryCapacityPercent": c["battery"] or None, "smcVersion": None, "nicSpeed": "n/a",
-                "opticalDrive": None, "bootRom": "11881.81.4" if model[6] else "2020.41.1.0.0",
+                "opticalDrive": None, "bootRom": _boot_rom(model),
                 "bleCapable": True, "supportsIosAppInstalls": model[6], "appleSilicon": model[6],
                 "extensionAttributes": [],
             }
@@ -1018,7 +1024,7 @@ class Inventory:
                                 "hardwareEncryption": 3, "activationLockEnabled": m["activation_lock"],
                                 "jailBreakDetected": False, "lostModeEnabled": m["lost_mode"]},
                    "network": {"cellularTechnology": "GSM" if carrier else "Unknown",
-                               "voiceRoamingEnabled": False, "imei": _nz(m["imei"]), "iccid": _nz(m["iccid"]),
+                               "voiceRoamingEnabled": False if carrier else None, "imei": _nz(m["imei"]), "iccid": _nz(m["iccid"]),
                                "meid": None, "carrierSettingsVersion": "60.0" if carrier else None,
                                "currentCarrierNetwork": carrier[0] if carrier else None,
                                "currentMobileCountryCode": carrier[1] if carrier else None,
@@ -1087,7 +1093,16 @@ class Inventory:
                             "timeZone": m["time_zone"], "declarativeDeviceManagementEnabled": m["managed"],
                             "managementId": m["mgmt_id"], "initialEntryDate": iso_date(m["initial"]),
                             "extensionAttributes": [], "lastLoggedInUsernameSelfService": None,
-                            "lastLoggedInUsernameSelfServiceTimestamp": None}
+                            "lastLoggedInUsernameSelfServiceTimestamp": None,
+                            # Jamf Pro 11 adds the device's own settings to this section (the
+                            # Classic general subset's cloud backup, Find My, iTunes... flags).
+                            "sharedIpad": False, "diagnosticAndUsageReportingEnabled": False,
+                            "appAnalyticsEnabled": False, "lastBackupDate": None,
+                            "deviceLocatorServiceEnabled": model[4] != "tvos", "doNotDisturbEnabled": False,
+                            "cloudBackupEnabled": False, "lastCloudBackupDate": None,
+                            "locationServicesForSelfServiceMobileEnabled": False,
+                            "itunesStoreAccountActive": False, "exchangeDeviceId": None, "tethered": None,
+                            "airPlayPassword": None, "locales": None, "languages": None}
             elif section == "HARDWARE":
                 out[key] = {"capacityMb": m["capacity_mb"], "availableSpaceMb": m["available_mb"],
                             "usedSpacePercentage": 100 - m["available_mb"] * 100 // max(1, m["capacity_mb"]),
@@ -1156,6 +1171,11 @@ _MOBILE_APP_ORDER = sorted(range(len(MOBILE_APPS)), key=lambda i: MOBILE_APPS[i]
 def _ea_values(values: tuple) -> list[str]:
     """Stored EA values, with the warranty-date EA (epoch ms) formatted the Classic way."""
     return [classic_datetime(v) if isinstance(v, int) else v for v in values]
+
+
+def _boot_rom(model: tuple) -> str:
+    """One boot ROM string per model, the same in both APIs (they read the same inventory column)."""
+    return "11881.81.4" if model[6] else "2020.41.1.0.0 (iBridge: 22.16.10353.0.0,0)"
 
 
 def _imei(rng: random.Random) -> str:

@@ -21,6 +21,8 @@ Cloud v1:
 * ``GET /api/v1/device?dmPartitionId=&start=&rows=&sortFields[0].name=lastCheckin&sortFields[0].order=DESC``
   → ``{"result": {"searchResults": [...], "totalCount": N}}``; ``lastCheckin`` is epoch ms.
   Page with ``start``; ``offset`` is ignored (the original connector found it did not work).
+  ``rows`` must be 1..500 (Ivanti's documented limit; release 75 and later answer 400 with
+  ``{"errors": {"globalErrors": null, "fieldErrors": [{"code": "Range", ...}]}, "result": null}``).
 * ``GET /api/v1/device/{id}/hardwareinventory`` (Windows devices).
 
 Auth: Basic with an admin holding the API role; 401 (with ``WWW-Authenticate: Basic``) for bad or
@@ -55,7 +57,7 @@ VSP_VERSION = "12.1.0.0"
 class MobileIronConfig(Settings):
     """Vendor-specific run-time settings (``GET/POST /_sim/config``)."""
 
-    cloud_max_rows: int = 1000     # Cloud ``rows`` above this is clamped
+    cloud_max_rows: int = 500      # Cloud ``rows`` above this is a 400 (documented limit: 500)
     core_max_limit: int = 10000    # Core ``limit`` above this is a 400 (documented range 0..10000)
     core_default_limit: int = 50
 
@@ -71,6 +73,13 @@ def cloud_error(status: int, message: str, headers: dict | None = None) -> web.R
             429: "TOO_MANY_REQUESTS"}.get(status, "SERVER_ERROR")
     return json_response({"errors": [{"type": kind, "message": message}], "result": None},
                          status=status, headers=headers)
+
+
+def cloud_field_error(field: str, code: str, message: str) -> web.Response:
+    """A Cloud parameter validation error, in the shape Ivanti documents for ``rows`` out of range."""
+    body = {"errors": {"globalErrors": None, "fieldErrors": [{"code": code, "message": message, "field": field}]},
+            "result": None}
+    return json_response(body, status=400)
 
 
 def mi_error(path: str, status: int, message: str, headers: dict | None = None) -> web.Response:
@@ -547,6 +556,8 @@ async def cloud_devices(request: web.Request) -> web.Response:
             raise ValueError(f"Invalid dmPartitionId {partition}")
         start = _int_param(q, "start", 0, 0, 2 ** 31)
         rows_wanted = _int_param(q, "rows", 50, 0, 2 ** 31)
+        if not 1 <= rows_wanted <= state.config.cloud_max_rows:
+            return cloud_field_error("rows", "Range", f"must be between 1 and {state.config.cloud_max_rows}")
         if "fq" in q:
             raise ValueError("fq filtering is not implemented by this simulator")
         sorts: dict[int, dict] = {}
@@ -562,7 +573,6 @@ async def cloud_devices(request: web.Request) -> web.Response:
             sort.append((name, order))
     except ValueError as exc:
         return cloud_error(400, str(exc))
-    rows_wanted = min(rows_wanted, state.config.cloud_max_rows)
     ordered = _cloud_sorted(state, partition, tuple(sort))
     page = ordered[start:start + rows_wanted]
     wanted = [f.strip() for f in q.get("fields", "").split(",") if f.strip()]
@@ -604,7 +614,7 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--user", default=DEFAULT_USER)
     p.add_argument("--password", default=DEFAULT_PASSWORD)
-    p.add_argument("--cloud-max-rows", type=int, default=1000)
+    p.add_argument("--cloud-max-rows", type=int, default=500)
 
 
 def _from_args(args: argparse.Namespace) -> web.Application:

@@ -896,3 +896,63 @@ def test_runs_as_a_process():
             "filter": f"general.lastContactTime=ge={datetime.fromtimestamp(time.time() - 31 * 86400, timezone.utc):%Y-%m-%dT%H:%M:%SZ}"})
         assert recent.json()["totalCount"] > 0
         assert requests.get(f"{url}/_sim/stats").json()["requests"] >= 4
+
+
+# ------------------------------------------------------------------------------------------
+# fixes: the two APIs must describe a device the same way (what a Classic-shaped hook relies on)
+# ------------------------------------------------------------------------------------------
+
+DAY = 86_400_000
+
+
+def test_date_only_fields_are_midnights_in_both_apis():
+    """Jamf keeps initial-entry and purchasing dates as dates: the Classic epoch is a midnight and the
+    Jamf Pro API's date says the same day (the simulator used to put a time of day in the epoch)."""
+    inv = JamfState(300, 100, seed=4).inventory
+    for c in inv.computers.values():
+        classic, pro = inv.classic_computer(c), inv.pro_computer(c, ["GENERAL", "PURCHASING"])
+        g, p = classic["general"], classic["purchasing"]
+        assert g["initial_entry_date_epoch"] % DAY == 0
+        assert g["initial_entry_date"] == pro["general"]["initialEntryDate"]
+        for key, pro_key in (("po_date", "poDate"), ("warranty_expires", "warrantyDate"),
+                             ("lease_expires", "leaseDate")):
+            assert p[f"{key}_epoch"] % DAY == 0
+            assert p[key] == (pro["purchasing"][pro_key] or "")
+    for m in inv.mobile_devices.values():
+        classic = inv.classic_mobile(m)
+        pro = inv.pro_mobile_inventory(m, ["GENERAL", "PURCHASING"])
+        assert classic["general"]["initial_entry_date_epoch"] % DAY == 0
+        assert classic["general"]["initial_entry_date_utc"][:10] == pro["general"]["initialEntryDate"]
+        for key, pro_key in (("po_date", "poDate"), ("warranty_expires", "warrantyExpiresDate")):
+            assert classic["purchasing"][f"{key}_epoch"] % DAY == 0
+            assert classic["purchasing"][f"{key}_epoch"] == (ms(pro["purchasing"][pro_key])
+                                                            if pro["purchasing"][pro_key] else 0)
+
+
+def test_boot_rom_is_the_same_in_both_apis():
+    inv = JamfState(200, 0, seed=4).inventory
+    roms = {(inv.classic_computer(c)["hardware"]["boot_rom"], inv.pro_computer(c, ["HARDWARE"])["hardware"]["bootRom"])
+            for c in inv.computers.values()}
+    assert len(roms) == 2 and all(classic == pro for classic, pro in roms)
+
+
+def test_mobile_general_section_has_the_device_flags_and_network_matches_classic():
+    """Jamf Pro 11's GENERAL section of /api/v2/mobile-devices/detail carries the flags the Classic
+    general subset has (cloud backup, Find My, iTunes...); voice roaming is null without a carrier,
+    as Classic's '' says."""
+    inv = JamfState(0, 200, seed=4).inventory
+    pairs = {"cloudBackupEnabled": "cloud_backup_enabled", "doNotDisturbEnabled": "do_not_disturb_enabled",
+             "deviceLocatorServiceEnabled": "device_locator_service_enabled",
+             "itunesStoreAccountActive": "itunes_store_account_is_active"}
+    voice = set()
+    for m in inv.mobile_devices.values():
+        classic = inv.classic_mobile(m)
+        pro = inv.pro_mobile_inventory(m, ["GENERAL", "NETWORK"])
+        for pro_key, classic_key in pairs.items():
+            assert pro["general"][pro_key] == classic["general"][classic_key], pro_key
+        assert pro["general"]["lastCloudBackupDate"] is None and classic["general"]["last_cloud_backup_date_epoch"] == 0
+        assert pro["general"]["lastBackupDate"] is None and classic["general"]["last_backup_time_epoch"] == 0
+        assert {"tethered", "exchangeDeviceId", "airPlayPassword", "locales"} <= set(pro["general"])
+        roaming = (pro["network"] or {}).get("voiceRoamingEnabled")
+        voice.add((roaming, classic["network"]["voice_roaming_enabled"]))
+    assert voice == {(False, "Disabled"), (None, "")}

@@ -189,9 +189,11 @@ def test_cloud_partitions_and_paging_yield_every_device_once(sim, api):
 
 
 def test_cloud_sorted_by_lastcheckin_desc_with_never_seen_last(sim, api):
-    res = cloud_page(sim, api, 100001, 0, rows=1000)
-    stamps = [d["lastCheckin"] for d in res["searchResults"]]
-    assert len(stamps) == res["totalCount"]
+    first = cloud_page(sim, api, 100001, 0)
+    rest = cloud_page(sim, api, 100001, 500)
+    assert len(first["searchResults"]) == 500 and rest["searchResults"]
+    stamps = [d["lastCheckin"] for d in first["searchResults"] + rest["searchResults"]]
+    assert len(stamps) == first["totalCount"]
     known = [s for s in stamps if s is not None]
     assert known == sorted(known, reverse=True)
     assert stamps[:len(known)] == known  # None (never checked in) comes after all others
@@ -216,19 +218,30 @@ def test_cloud_checkin_cutoff_matters(sim, api):
     assert start < len(every)  # and paging stopped early
 
 
-def test_cloud_rows_clamp_offset_ignored_and_bad_params(sim, api):
+@pytest.mark.parametrize("rows", [501, 1000, 0])
+def test_cloud_rows_outside_1_to_500_is_a_400_as_documented(sim, api, rows):
+    """Ivanti: "Do not send a value greater than 500 for the rows parameter" (400 since release 75)."""
+    r = api.get(sim.url + "/api/v1/device", params={"dmPartitionId": 100001, "rows": rows, "start": 0})
+    assert r.status_code == 400
+    assert r.json() == {"errors": {"globalErrors": None, "fieldErrors": [
+        {"code": "Range", "message": "must be between 1 and 500", "field": "rows"}]}, "result": None}
+    assert len(cloud_page(sim, api, 100001, 0, rows=500)["searchResults"]) == 500
+
+
+def test_cloud_rows_limit_offset_ignored_and_bad_params(sim, api):
     requests.post(sim.url + "/_sim/config", json={"cloud_max_rows": 40}).raise_for_status()
-    res = cloud_page(sim, api, 100001, 0, rows=500)
+    assert api.get(sim.url + "/api/v1/device", params={"dmPartitionId": 100001, "rows": 41}).status_code == 400
+    res = cloud_page(sim, api, 100001, 0, rows=40)
     assert len(res["searchResults"]) == 40
     first = [d["id"] for d in res["searchResults"]]
-    again = cloud_page(sim, api, 100001, 0, rows=500, offset=40)["searchResults"]
+    again = cloud_page(sim, api, 100001, 0, rows=40, offset=40)["searchResults"]
     assert [d["id"] for d in again] == first  # offset does not page; start does
     assert api.get(sim.url + "/api/v1/device").status_code == 400
     r = api.get(sim.url + "/api/v1/device", params={"dmPartitionId": 1})
     assert r.status_code == 400 and r.json()["errors"][0]["type"] == "BAD_REQUEST"
     assert api.get(sim.url + "/api/v1/device", params={
         "dmPartitionId": 100001, "sortFields[0].name": "nope"}).status_code == 400
-    res = cloud_page(sim, api, 100001, 10 ** 6)
+    res = cloud_page(sim, api, 100001, 10 ** 6, rows=40)
     assert res["searchResults"] == [] and res["totalCount"] > 0
 
 
