@@ -10,7 +10,7 @@ from aiohttp import web
 from airflow_provider_oomnitza.config.loader import load_config
 from airflow_provider_oomnitza.hooks.airwatch import SEARCH, AirWatchError, AirWatchHook
 from tests.simulators import airwatch as aw
-from tests.simulators.base import SimulatorThread
+from tests.simulators.base import SimulatorThread, knobs, stats
 
 NOW = 1_790_000_000.0
 N_DEVICES = 600
@@ -41,16 +41,8 @@ def oauth(sim, **extra):
             "token_url": sim.url + "/connect/token", "page_size": 50, **extra}
 
 
-def knobs(sim, **values):
-    requests.post(sim.url + "/_sim/knobs", json=values).raise_for_status()
-
-
 def sim_config(sim, **values):
     requests.post(sim.url + "/_sim/config", json=values).raise_for_status()
-
-
-def stats(sim):
-    return requests.get(sim.url + "/_sim/stats").json()
 
 
 def ids(records):

@@ -12,7 +12,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_oomnitza.hooks.appledep import AppleDepAuthError, AppleDepError, AppleDepHook
 from tests.simulators import appledep as dep
-from tests.simulators.base import SimulatorThread
+from tests.simulators.base import SimulatorThread, knobs
 
 NOW = 1_790_000_000.0
 
@@ -44,10 +44,6 @@ def calls(sim, path: str) -> int:
 
 def config(sim, **values):
     requests.post(sim.url + "/_sim/config", json=values).raise_for_status()
-
-
-def knobs(sim, **values):
-    requests.post(sim.url + "/_sim/knobs", json=values).raise_for_status()
 
 
 def expected_serials(sim) -> list[str]:

@@ -7,7 +7,7 @@ import requests
 from aiohttp import web
 
 from airflow_provider_oomnitza.hooks.http_client import HttpError, RetryingClient, reset_epoch_seconds
-from tests.simulators.base import SimState, SimulatorThread, json_response, make_app
+from tests.simulators.base import SimState, SimulatorThread, json_response, knobs, make_app
 
 
 @pytest.fixture
@@ -41,10 +41,6 @@ def client(sim, **kw):
 
     kw.setdefault("authenticate", authenticate)
     return RetryingClient(sim.url, name="Test", max_attempts=4, max_wait=0.5, **kw)
-
-
-def knobs(sim, **values):
-    requests.post(f"{sim.url}/_sim/knobs", json=values).raise_for_status()
 
 
 def test_a_401_reauthenticates_once_and_retries(server):

@@ -14,7 +14,7 @@ from airflow_provider_oomnitza.hooks.jamf import (COMPUTER_FIELDS, MOBILE_FIELDS
 from airflow_provider_oomnitza.mapping.build import build_mappings
 from airflow_provider_oomnitza.mapping.fields import get_field_value
 from airflow_provider_oomnitza.sources.casper import SOURCE, CasperSettings
-from tests.simulators.base import SimulatorThread
+from tests.simulators.base import SimulatorThread, knobs, stats
 from tests.simulators.jamf import DEFAULT_ACCOUNTS, DEFAULT_API_CLIENTS, JamfState, build_app
 
 USER, PASSWORD = next(iter(DEFAULT_ACCOUNTS.items()))
@@ -98,16 +98,8 @@ def hook(settings, mappings=None, **kw):
     return JamfHook(settings, section="casper", mappings=SERIAL if mappings is None else mappings, **kw)
 
 
-def knobs(sim, **values):
-    requests.post(sim.url + "/_sim/knobs", json=values).raise_for_status()
-
-
 def jamf(sim, **values):
     requests.post(sim.url + "/_sim/jamf", json=values).raise_for_status()
-
-
-def stats(sim):
-    return requests.get(sim.url + "/_sim/stats").json()
 
 
 def ids(records):

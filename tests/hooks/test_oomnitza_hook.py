@@ -9,6 +9,7 @@ import requests
 from airflow_provider_oomnitza.hooks.oomnitza import (
     BulkTarget, OomnitzaError, OomnitzaHook, portion_for_run, retry_after_seconds,
 )
+from tests.simulators.base import knobs
 
 
 def hook_for(sim, **values):
@@ -19,10 +20,6 @@ def hook_for(sim, **values):
 def target(data_type="assets", **kw):
     return BulkTarget(connector_name="CSV_assets", data_type=data_type, sync_field=["SERIAL"],
                       portion=str(uuid.uuid4()), **kw)
-
-
-def knobs(sim, **values):
-    requests.post(f"{sim.url}/_sim/knobs", json=values).raise_for_status()
 
 
 def test_token_auth_and_server_mappings(oomnitza_sandbox):

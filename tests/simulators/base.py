@@ -394,3 +394,18 @@ class SimulatorProcess:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def knobs(sim, **values) -> dict:
+    """Set fault knobs of a running simulator over HTTP, as a test in another process would."""
+    import requests
+
+    response = requests.post(f"{sim.url}/_sim/knobs", json=values, timeout=10)
+    response.raise_for_status()
+    return response.json()
+
+
+def stats(sim) -> dict:
+    import requests
+
+    return requests.get(f"{sim.url}/_sim/stats", timeout=10).json()
