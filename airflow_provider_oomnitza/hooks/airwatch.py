@@ -30,6 +30,7 @@ import requests
 from airflow_provider_oomnitza.hooks.base import SourceHook
 from airflow_provider_oomnitza.hooks.http_client import HttpError, RetryingClient
 from airflow_provider_oomnitza.sources.airwatch import TOKEN_URL_EXAMPLE
+from airflow_provider_oomnitza.masking import mask
 
 API = "api/mdm"
 SEARCH = f"{API}/devices/search"
@@ -131,12 +132,7 @@ class AirWatchHook(SourceHook):
         token = body.get("access_token") if isinstance(body, dict) else None
         if not token:
             raise self._fail(what, "no access_token in the answer", response, at=self.token_url)
-        try:
-            from airflow.sdk.log import mask_secret
-        except ImportError:  # pragma: no cover - outside Airflow
-            pass
-        else:
-            mask_secret(token)
+        mask(token)
         return token
 
     # -- calls ------------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from airflow_provider_oomnitza.config.types import parse_bool
 from airflow_provider_oomnitza.hooks.base import SourceHook
 from airflow_provider_oomnitza.hooks.http_client import HttpError, RetryingClient
 from airflow_provider_oomnitza.sources.appledep import token_problem
+from airflow_provider_oomnitza.masking import mask
 
 SESSION_HEADER = "X-ADM-Auth-Session"
 PROTOCOL_VERSION = "3"  # the original sent 2; 3 is what current clients send (os, device_family need >= 2)
@@ -161,7 +162,7 @@ class AppleDepHook(SourceHook):
         if not token:
             raise AppleDepError(f"{self._where()}Apple DEP answered GET /session without an auth_session_token")
         self.sessions_opened += 1
-        _mask(token)
+        mask(token)
         return token
 
     def _session_error(self, exc: HttpError) -> Exception:
@@ -187,7 +188,7 @@ class AppleDepHook(SourceHook):
         used = response.request.headers.get(SESSION_HEADER)
         with self._lock:
             if used == self.session_token and new != self.session_token:
-                _mask(new)
+                mask(new)
                 self.session_token = new
                 self.rotations += 1
 
@@ -291,11 +292,3 @@ def _apple_code(exc: HttpError) -> str:
     """Apple's error code: the bare upper-case word of a plain-text error body ("T_C_NOT_SIGNED")."""
     text = exc.response.text.strip() if exc.response is not None else ""
     return text if text.replace("_", "").isalnum() and text.isupper() else ""
-
-
-def _mask(secret: str) -> None:
-    try:
-        from airflow.sdk.log import mask_secret
-    except ImportError:  # pragma: no cover - outside Airflow
-        return
-    mask_secret(secret)

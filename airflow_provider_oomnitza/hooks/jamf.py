@@ -38,6 +38,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from airflow_provider_oomnitza.hooks.base import SourceHook
 from airflow_provider_oomnitza.hooks.http_client import HttpError, RetryingClient, error_text
 from airflow_provider_oomnitza.mapping.converters import BUILTIN_CONVERTERS
+from airflow_provider_oomnitza.masking import mask
 
 MAX_CONNECTIONS = 5  # Jamf's published guidance for concurrent API connections
 DEFAULT_PAGE_SIZE = 200
@@ -574,7 +575,7 @@ class JamfHook(SourceHook):
         token = body.get("access_token") or body.get("token")
         if not token:
             raise JamfError(f"[{self.section}] Jamf Pro answered POST {path} without a token")
-        _mask(token)
+        mask(token)
         return token, _lifetime(body)
 
     def invalidate(self) -> None:
@@ -738,11 +739,3 @@ def _lifetime(body: dict) -> float:
         moment = _instant(str(expires or ""))
         at = moment.timestamp() if moment else time.time() + 1200
     return max(0.5, at - time.time())
-
-
-def _mask(secret: str) -> None:
-    try:
-        from airflow.sdk.log import mask_secret
-    except ImportError:  # pragma: no cover - outside Airflow
-        return
-    mask_secret(secret)

@@ -26,6 +26,7 @@ from airflow_provider_oomnitza.bulk import BulkTarget, OomnitzaError, PushResult
 from airflow_provider_oomnitza.hooks.http_client import (
     RETRY_STATUSES, RetryableResponse, error_text, retry_after_seconds, retrying,
 )
+from airflow_provider_oomnitza.masking import mask
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
@@ -133,7 +134,7 @@ class OomnitzaHook(HttpHook):
                     self._token = self._request_token(session, conn.login, conn.password)
                 else:
                     self._token = conn.password
-                _mask(self._token)
+                mask(self._token)
             return self._token
 
     def _request_token(self, session: requests.Session, login: str, password: str) -> str:
@@ -269,11 +270,3 @@ class OomnitzaHook(HttpHook):
             records += page["records"]
         first["records"] = records
         return first
-
-
-def _mask(secret: str) -> None:
-    try:
-        from airflow.sdk.log import mask_secret
-    except ImportError:  # pragma: no cover - outside Airflow
-        return
-    mask_secret(secret)

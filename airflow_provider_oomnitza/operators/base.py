@@ -9,6 +9,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_oomnitza import __version__
 from airflow_provider_oomnitza.config.loader import Config, SectionConfig, load_config
+from airflow_provider_oomnitza.masking import mask
 from airflow_provider_oomnitza.storage import RunStorage
 
 # Trigger-form parameters of every sync DAG, with the original CLI option each replaces.
@@ -64,7 +65,7 @@ class OomnitzaSectionOperator(BaseOperator):
             )
         for key in type(section.settings).secret_keys() | {"password"}:
             if values.get(key):
-                _mask(values[key])
+                mask(values[key])
         values["VERSION"] = __version__
         return values
 
@@ -84,12 +85,6 @@ class OomnitzaSectionOperator(BaseOperator):
         params = dict(PARAM_DEFAULTS)
         params.update({k: v for k, v in (context.get("params") or {}).items() if k in PARAM_DEFAULTS})
         return params
-
-
-def _mask(secret: str) -> None:
-    from airflow.sdk.log import mask_secret
-
-    mask_secret(secret)
 
 
 class OomnitzaChunkOperator(OomnitzaSectionOperator):
