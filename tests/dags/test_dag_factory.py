@@ -99,3 +99,23 @@ def test_only_the_dag_a_worker_asks_for_is_built(ini, monkeypatch):
 
     monkeypatch.setenv(_AIRFLOW_PARSING_CONTEXT_DAG_ID, "oomnitza_casper_MDM")
     assert list(create_dags()) == ["oomnitza_casper_MDM"]
+
+
+def test_parsing_imports_no_hook_or_client_library(ini):
+    """The DAG file is parsed often: hooks and their client libraries load only when a task runs."""
+    import subprocess
+    import sys
+
+    ini.write_text(OOMNITZA + f"[casper]\n{CASPER}\n[csv_assets]\nenable = 1\nfilename = /x.csv\nsync_field = S\n"
+                   'mapping.S = {"source": "s"}\n')
+    code = (
+        "import sys, runpy\n"
+        f"runpy.run_path({str(REPO / 'dags' / 'oomnitza.py')!r})\n"
+        "heavy = ['requests', 'aiohttp', 'requests_oauthlib', 'ldap3', 'zeep', 'hvac',\n"
+        "         'airflow.providers.http.hooks.http', 'airflow_provider_oomnitza.hooks.jamf',\n"
+        "         'airflow_provider_oomnitza.hooks.oomnitza', 'airflow_provider_oomnitza.hooks.files']\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "[]"
