@@ -107,6 +107,8 @@ def build_dag(config: Config, section: SectionConfig, ini_path: str):
     oomnitza = config.oomnitza.settings
     schedule = section.settings.schedule or oomnitza.schedule or None  # type: ignore[union-attr]
     common = {"section": section.name, "ini_path": ini_path}
+    per_chunk = {"map_index_template": "chunk {{ task.chunk.chunk }}",
+                 "max_active_tis_per_dagrun": oomnitza.parallel_chunks}  # type: ignore[union-attr]
     with DAG(
         dag_id=dag_id_for(section.name),
         dag_display_name=f"Oomnitza: {section.name}",
@@ -133,12 +135,8 @@ def build_dag(config: Config, section: SectionConfig, ini_path: str):
         },
     ) as dag:
         extract = OomnitzaExtractOperator(task_id="extract", **common)
-        mapped = OomnitzaMapOperator.partial(
-            task_id="map", map_index_template="chunk {{ task.chunk.chunk }}", **common
-        ).expand(chunk=extract.output)
-        pushed = OomnitzaPushOperator.partial(
-            task_id="push", map_index_template="chunk {{ task.chunk.chunk }}", **common
-        ).expand(chunk=mapped.output)
+        mapped = OomnitzaMapOperator.partial(task_id="map", **per_chunk, **common).expand(chunk=extract.output)
+        pushed = OomnitzaPushOperator.partial(task_id="push", **per_chunk, **common).expand(chunk=mapped.output)
         report = OomnitzaReportOperator(task_id="report", **common)
         pushed >> report
     return dag

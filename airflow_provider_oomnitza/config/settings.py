@@ -135,12 +135,14 @@ class OomnitzaSettings(SettingsModel):
     batch_size: Int = setting(100, doc="Records per bulk request.")
     workers: Int = setting(2, doc="Bulk requests in flight per push task (the --workers option).")
     chunk_size: Int = setting(5000, doc="Records per chunk; each chunk is mapped and pushed by its own task.")
+    parallel_chunks: Int = setting(4, doc="Chunks mapped or pushed at once in one run (Oomnitza sees at most "
+                                          "this many push tasks, each with `workers` requests in flight).")
     retries: Int = setting(2, doc="Airflow retries of each task of a sync.")
     retry_delay: Int = setting(30, doc="Seconds between those retries.")
 
     def problems(self) -> list[tuple[str, str]]:
         out = [(key, f"expected a whole number of at least 1, got {getattr(self, key)}")
-               for key in ("batch_size", "workers", "chunk_size") if getattr(self, key) < 1]
+               for key in ("batch_size", "workers", "chunk_size", "parallel_chunks") if getattr(self, key) < 1]
         out += [(key, f"expected a whole number of at least 0, got {getattr(self, key)}")
                 for key in ("retries", "retry_delay") if getattr(self, key) < 0]
         if schedule_problem(self.schedule):

@@ -45,6 +45,7 @@ def test_one_dag_per_enabled_section_with_its_settings(ini):
     assert casper.params["record_count"] == 0 and casper.params["testmode"] is False
     assert [t.task_id for t in casper.tasks] == ["extract", "map", "push", "report"]
     assert casper.task_dict["report"].trigger_rule == "all_done"
+    assert casper.task_dict["push"].max_active_tis_per_dagrun == 4  # [oomnitza] parallel_chunks
     assert '"source": "general.serial_number"' in casper.doc_md and "Casper.MDM" in mdm.doc_md
     for secret in ("jamf-pa55word", "s3cret-oomnitza-token"):
         assert secret not in casper.doc_md
