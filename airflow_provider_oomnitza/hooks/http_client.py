@@ -116,6 +116,37 @@ def retrying(*, max_attempts: int, max_wait: float, log: Any, hint: WaitHint = r
     )
 
 
+def send_with_retries(
+    send: Callable[[], requests.Response],
+    *,
+    what: str,
+    max_attempts: int,
+    max_wait: float,
+    log: Any,
+    hint: WaitHint = retry_after_seconds,
+    retry_statuses: Iterable[int] = RETRY_STATUSES,
+    ok_statuses: Iterable[int] = (),
+    unreachable: str = "cannot connect",
+) -> requests.Response:
+    """Call ``send`` under the retry policy; a final error status becomes ``HttpError`` naming ``what``."""
+    retry_statuses = frozenset(retry_statuses)
+    try:
+        for attempt in retrying(max_attempts=max_attempts, max_wait=max_wait, log=log, hint=hint, what=what):
+            with attempt:
+                response = send()
+                if response.status_code in retry_statuses:
+                    raise RetryableResponse(response)
+    except RetryableResponse as exc:
+        raise HttpError(f"{what}: gave up after {max_attempts} attempts: {exc}",
+                        exc.response.status_code, exc.response) from None
+    except (requests.ConnectionError, requests.Timeout) as exc:
+        raise HttpError(f"{what}: {unreachable}: {exc}") from None
+    if response.status_code >= 400 and response.status_code not in ok_statuses:
+        raise HttpError(f"{what}: {response.status_code} {response.reason}: {error_text(response)}",
+                        response.status_code, response)
+    return response
+
+
 class RetryingClient:
     """HTTP for a source API: base URL, retries, per-thread sessions, optional concurrency cap.
 
@@ -192,27 +223,20 @@ class RetryingClient:
         url = self.url(path)
         kwargs.setdefault("timeout", self.timeout)
         reauthenticated = False
-        try:
-            for attempt in retrying(max_attempts=self.max_attempts, max_wait=self.max_wait, log=self.log,
-                                    hint=self.hint, what=f"{self.name} {method} {_display(url)}"):
-                with attempt:
-                    generation = getattr(self._local, "generation", self._auth_generation)
-                    response = self._send(method, url, **kwargs)
-                    if response.status_code == 401 and self.authenticate and not reauthenticated:
-                        reauthenticated = True
-                        self.reauthenticate(generation)
-                        response = self._send(method, url, **kwargs)
-                    if response.status_code in self.retry_statuses:
-                        raise RetryableResponse(response)
-        except RetryableResponse as exc:
-            raise HttpError(f"{self.name} {method} {_display(url)}: gave up after {self.max_attempts} attempts: "
-                            f"{exc}", exc.response.status_code, exc.response) from None
-        except (requests.ConnectionError, requests.Timeout) as exc:
-            raise HttpError(f"{self.name} {method} {_display(url)}: cannot connect: {exc}") from None
-        if response.status_code >= 400 and response.status_code not in ok_statuses:
-            raise HttpError(f"{self.name} {method} {_display(url)}: {response.status_code} {response.reason}: "
-                            f"{error_text(response)}", response.status_code, response)
-        return response
+
+        def send() -> requests.Response:
+            nonlocal reauthenticated
+            generation = getattr(self._local, "generation", self._auth_generation)
+            response = self._send(method, url, **kwargs)
+            if response.status_code == 401 and self.authenticate and not reauthenticated:
+                reauthenticated = True
+                self.reauthenticate(generation)
+                response = self._send(method, url, **kwargs)
+            return response
+
+        return send_with_retries(send, what=f"{self.name} {method} {_display(url)}", max_attempts=self.max_attempts,
+                                 max_wait=self.max_wait, log=self.log, hint=self.hint,
+                                 retry_statuses=self.retry_statuses, ok_statuses=ok_statuses)
 
     def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         if self._slots is None:

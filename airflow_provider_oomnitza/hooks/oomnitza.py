@@ -23,9 +23,7 @@ from airflow.providers.http.hooks.http import HttpHook
 
 from airflow_provider_oomnitza import __version__
 from airflow_provider_oomnitza.bulk import BulkTarget, OomnitzaError, PushResult, batches, portion_for_run  # noqa: F401
-from airflow_provider_oomnitza.hooks.http_client import (
-    RETRY_STATUSES, RetryableResponse, error_text, retry_after_seconds, retrying,
-)
+from airflow_provider_oomnitza.hooks.http_client import HttpError, retry_after_seconds, send_with_retries  # noqa: F401
 from airflow_provider_oomnitza.masking import mask
 
 if TYPE_CHECKING:
@@ -145,29 +143,20 @@ class OomnitzaHook(HttpHook):
         return token
 
     def _send(self, session: requests.Session, method: str, endpoint: str, **kwargs: Any) -> requests.Response:
-        """One HTTP call with retries; raises OomnitzaError on failure."""
+        """One HTTP call with retries, through the http provider's run_and_check; raises OomnitzaError."""
         url = self.url_from_endpoint(endpoint)
+
+        def send() -> requests.Response:
+            request = requests.Request(method, url, **kwargs)
+            return self.run_and_check(session, session.prepare_request(request),
+                                      {"check_response": False, "timeout": self.timeout})
+
         try:
-            for attempt in retrying(max_attempts=self.max_attempts, max_wait=self.max_wait, log=self.log,
-                                    what=f"Oomnitza {method} /{endpoint}"):
-                with attempt:
-                    request = requests.Request(method, url, **kwargs)
-                    response = self.run_and_check(
-                        session, session.prepare_request(request), {"check_response": False, "timeout": self.timeout}
-                    )
-                    if response.status_code in RETRY_STATUSES:
-                        raise RetryableResponse(response)
-        except RetryableResponse as exc:
-            raise OomnitzaError(f"{method} /{endpoint}: gave up after {self.max_attempts} attempts: {exc}",
-                                exc.response.status_code) from None
-        except (requests.ConnectionError, requests.Timeout) as exc:
-            raise OomnitzaError(f"{method} /{endpoint}: cannot reach Oomnitza at {self.base_url}: {exc}") from None
-        if response.status_code >= 400:
-            raise OomnitzaError(
-                f"{method} /{endpoint}: {response.status_code} {response.reason}: {error_text(response)}",
-                response.status_code,
-            )
-        return response
+            return send_with_retries(send, what=f"{method} /{endpoint}", max_attempts=self.max_attempts,
+                                     max_wait=self.max_wait, log=self.log,
+                                     unreachable=f"cannot reach Oomnitza at {self.base_url}")
+        except HttpError as exc:
+            raise OomnitzaError(str(exc), exc.status) from None
 
     def call(self, method: str, endpoint: str, **kwargs: Any) -> requests.Response:
         return self._send(self._session(), method, endpoint, **kwargs)

@@ -12,13 +12,11 @@ fields the source type always adds, then required-field rules.
 """
 from __future__ import annotations
 
-import ast
 import copy
-import json
 import re
 from typing import Any
 
-from airflow_provider_oomnitza.config.types import TRUE_WORDS, parse_bool
+from airflow_provider_oomnitza.config.types import TRUE_WORDS, parse_bool, parse_literal
 
 SPEC_KEYS = ("source", "setting", "hardcoded", "converter", "required", "type")
 TYPES = ("str", "int", "float", "bool")
@@ -41,12 +39,9 @@ def parse_spec(raw: str) -> dict[str, Any]:
     """Parse one ``mapping.X`` value: JSON, or a Python-literal dict as the spec's examples are written."""
     value: Any
     try:
-        value = json.loads(raw)
+        value = parse_literal(raw)
     except ValueError:
-        try:
-            value = ast.literal_eval(raw.strip())
-        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-            raise MappingError(f'expected a JSON object such as {{"source": "field"}}, got {raw!r}') from None
+        raise MappingError(f'expected a JSON object such as {{"source": "field"}}, got {raw!r}') from None
     if isinstance(value, tuple) and len(value) == 1 and isinstance(value[0], dict):
         value = value[0]  # a trailing comma, as in the spec's default-mapping listings
     if not isinstance(value, dict):

@@ -40,8 +40,8 @@ class OomnitzaSectionOperator(BaseOperator):
         section = config.sections.get(self.section)
         if section is None:
             raise SectionConfigError(f"{self.ini_path}: section [{self.section}] is gone from the file")
-        errors = section.errors + ([] if config.oomnitza and config.oomnitza.ok else
-                                   (config.oomnitza.errors if config.oomnitza else config.issues))
+        oomnitza_errors = config.oomnitza.errors if config.oomnitza else [i for i in config.issues if i.severity == "error"]
+        errors = section.errors + oomnitza_errors
         if errors:
             raise SectionConfigError("config errors:\n" + "\n".join(f"  {e}" for e in errors))
         return config, section
