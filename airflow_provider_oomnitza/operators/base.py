@@ -40,7 +40,8 @@ class OomnitzaSectionOperator(BaseOperator):
         section = config.sections.get(self.section)
         if section is None:
             raise SectionConfigError(f"{self.ini_path}: section [{self.section}] is gone from the file")
-        oomnitza_errors = config.oomnitza.errors if config.oomnitza else [i for i in config.issues if i.severity == "error"]
+        oomnitza_errors = (config.oomnitza.errors if config.oomnitza
+                           else [i for i in config.issues if i.severity == "error"])
         errors = section.errors + oomnitza_errors
         if errors:
             raise SectionConfigError("config errors:\n" + "\n".join(f"  {e}" for e in errors))
