@@ -106,9 +106,10 @@ class OneLoginConfig(Settings):
 
 # ---- error bodies ----------------------------------------------------------------------------
 
-def v2_error(status: int, message: str, headers: dict | None = None, **extra) -> web.Response:
-    """Resource API v2 error: ``{"statusCode", "name", "message"}``."""
-    body = {"statusCode": status, "name": _V2_NAMES.get(status, "Error"), "message": message, **extra}
+def v2_error(status: int, message: str, headers: dict | None = None, name: str | None = None,
+             **extra) -> web.Response:
+    """Resource API v2 error: ``{"statusCode", "name", "message"}`` (plus e.g. ``field``)."""
+    body = {"statusCode": status, "name": name or _V2_NAMES.get(status, "Error"), "message": message, **extra}
     return json_response(body, status=status, headers=headers)
 
 
@@ -315,7 +316,7 @@ async def _api_middleware(request: web.Request, handler):
 # ---- token handlers ----------------------------------------------------------------------------
 
 def _token_body(token: str, created: float, expires: float, now: float) -> dict:
-    return {"access_token": token, "created_at": iso_millis(created), "expires_in": int(max(0, expires - now)),
+    return {"access_token": token, "created_at": iso_millis(created), "expires_in": round(max(0.0, expires - now)),
             "refresh_token": secrets.token_hex(32), "token_type": "bearer", "account_id": ACCOUNT_ID}
 
 
@@ -464,10 +465,7 @@ async def list_users_v2(request: web.Request) -> web.Response:
         rows = _selection(state, q, q.get("sort"))
     except LookupError as exc:
         field = str(exc.args[0])
-        response = v2_error(422, f"Invalid sort field: {field}", field=field)
-        response.body = json.dumps({"message": f"Invalid sort field: {field}", "field": field,
-                                    "name": "UnprocessableEntityFieldError", "statusCode": 422}).encode()
-        return response
+        return v2_error(422, f"Invalid sort field: {field}", name="UnprocessableEntityFieldError", field=field)
     except ValueError as exc:
         return v2_error(400, str(exc) if "cursor" in str(exc) or "positive" in str(exc)
                         else f"Invalid query parameter value: {exc}")

@@ -33,7 +33,7 @@ from .device_data import _CJK, _FIRST, _LAST, _ascii
 
 # More scripts than the device fleets need: Greek, Cyrillic, Vietnamese, combining marks.
 FIRST_NAMES = _FIRST + ["Αλέξανδρος", "Ольга", "Nguyễn Văn", "Renée", "Åsa", "Jürgen", "Siobhán",
-                        "Anne-Marie", "Zoë"]
+                        "Anne-Marie"]
 LAST_NAMES = _LAST + ["Dvořák", "Παπαδόπουλος", "Смирнова", "Trần", "Þórsson", "D'Angelo",
                       "de la Cruz", "Sánchez"]
 DOMAINS = ["example.com"] * 9 + ["corp.example.co.uk"]
@@ -100,7 +100,13 @@ class UserDirectory:
 
 _STATUS_CODES, _STATUS_CUM = list(STATUS_WEIGHTS), list(itertools.accumulate(STATUS_WEIGHTS.values()))
 _STATE_CODES, _STATE_CUM = list(STATE_WEIGHTS), list(itertools.accumulate(STATE_WEIGHTS.values()))
-_ASCII = {name: _ascii(name).lower() for name in FIRST_NAMES + LAST_NAMES}
+# How admins spell the names in (ASCII) usernames; scripts without Latin letters are transliterated.
+_TRANSLIT = {"Αλέξανδρος": "alexandros", "Ольга": "olga", "Παπαδόπουλος": "papadopoulos",
+             "Смирнова": "smirnova", "Þórsson": "thorsson"}
+_ASCII = {name: _TRANSLIT.get(name) or _ascii(name).lower() for name in FIRST_NAMES + LAST_NAMES}
+# Distinct ASCII spellings per list keep the generated usernames unique.
+assert all(_ASCII.values()) and all(len({_ASCII[n] for n in names}) == len(names)
+                                    for names in (FIRST_NAMES, LAST_NAMES))
 _EPOCH = _dt.datetime(1970, 1, 1)
 
 
