@@ -115,7 +115,8 @@ def v2_error(status: int, message: str, headers: dict | None = None, name: str |
 
 def v1_error(status: int, message: str, headers: dict | None = None, kind: str | None = None) -> web.Response:
     """v1 and token-call error: the ``status`` envelope."""
-    kind = kind or {400: "bad request", 401: "Unauthorized", 404: "not found"}.get(status, _REASONS.get(status, "error"))
+    kinds = {400: "bad request", 401: "Unauthorized", 404: "not found"}
+    kind = kind or kinds.get(status, _REASONS.get(status, "error"))
     body = {"status": {"error": True, "code": status, "type": kind, "message": message}}
     return json_response(body, status=status, headers=headers)
 

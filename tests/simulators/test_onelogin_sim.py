@@ -347,7 +347,8 @@ def test_injected_failures_answer_like_onelogin(sim, api):
     r = api.get(sim.url + USERS_V2)
     assert r.status_code == 503 and r.headers["Content-Type"].startswith("text/html")  # the load balancer
     assert "503 Service Unavailable" in r.text
-    requests.post(sim.url + "/_sim/knobs", json={"fail_next": 1, "fail_status": 500, "fail_path": ""}).raise_for_status()
+    requests.post(sim.url + "/_sim/knobs",
+                  json={"fail_next": 1, "fail_status": 500, "fail_path": ""}).raise_for_status()
     r = api.get(sim.url + USERS_V2)
     assert r.status_code == 500 and r.json()["name"] == "InternalServerError"
     requests.post(sim.url + "/_sim/knobs", json={"fail_next": 1, "fail_status": 500}).raise_for_status()
