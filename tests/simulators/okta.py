@@ -98,7 +98,7 @@ class OktaState(SimState):
         self.tokens = {token: True, NO_PERMISSION_TOKEN: False}  # token -> may read users
         self._bucket_start = 0.0
         self._bucket_count = 0
-        self._api_in_flight = 0
+        self._api_in_flight = 0  # not reset: requests may be in flight during a reset
         self._views: dict[tuple, list[int]] = {}
         self.concurrency_rejected = 0
         self.retries_seen = 0  # requests a client marked as retries (``X-Okta-Retry-Count``)
@@ -106,7 +106,6 @@ class OktaState(SimState):
     def reset(self) -> None:
         super().reset()
         self._bucket_start, self._bucket_count = 0.0, 0
-        self._api_in_flight = 0
         self.concurrency_rejected = 0
         self.retries_seen = 0
 
@@ -298,32 +297,46 @@ async def _okta_middleware(request: web.Request, handler):
     state: OktaState = state_of(request)
     if not request.path.startswith("/api/"):
         return await handler(request)
-    state._api_in_flight += 1
     if "X-Okta-Retry-Count" in request.headers:
         state.retries_seen += 1
+    limit, used, reset = state._window()
+    headers = state._rate_headers(limit, limit - used, reset)
+    headers["X-Okta-Request-Id"] = _request_id()
+    if state.knobs.rate_limit <= 0 and used > limit:
+        state.stats.rate_limited += 1
+        return okta_error(429, headers=headers)
+    denied = _check_auth(state, request)
+    if denied is not None:
+        denied.headers.update(headers)
+        return denied
     try:
-        limit, used, reset = state._window()
-        headers = state._rate_headers(limit, limit - used, reset)
+        response = await handler(request)
+    except web.HTTPNotFound:
+        response = okta_error(404, detail=f"{request.path} (Resource)")
+    except web.HTTPMethodNotAllowed:
+        response = okta_error(405)
+    response.headers.update(headers)
+    return response
+
+
+@web.middleware
+async def _concurrency_middleware(request: web.Request, handler):
+    """Okta's concurrent-request limit, checked on arrival (outside the shared latency knob).
+
+    Rejected requests never reach base.py, so they show in ``concurrency_rejected`` only.
+    """
+    state: OktaState = state_of(request)
+    limit = state.config.concurrency_limit
+    if not request.path.startswith("/api/"):
+        return await handler(request)
+    if limit and state._api_in_flight >= limit:
+        state.concurrency_rejected += 1
+        headers = state._rate_headers(0, 0, time.time() + 1)  # concurrent values: limit 0, remaining 0
         headers["X-Okta-Request-Id"] = _request_id()
-        cfg = state.config
-        if cfg.concurrency_limit and state._api_in_flight > cfg.concurrency_limit:
-            state.concurrency_rejected += 1
-            return okta_error(429, headers={**headers, **state._rate_headers(0, 0, time.time() + 1)})
-        if state.knobs.rate_limit <= 0 and used > limit:
-            state.stats.rate_limited += 1
-            return okta_error(429, headers=headers)
-        denied = _check_auth(state, request)
-        if denied is not None:
-            denied.headers.update(headers)
-            return denied
-        try:
-            response = await handler(request)
-        except web.HTTPNotFound:
-            response = okta_error(404, detail=f"{request.path} (Resource)")
-        except web.HTTPMethodNotAllowed:
-            response = okta_error(405)
-        response.headers.update(headers)
-        return response
+        return okta_error(429, headers=headers)
+    state._api_in_flight += 1
+    try:
+        return await handler(request)
     finally:
         state._api_in_flight -= 1
 
@@ -457,6 +470,7 @@ async def get_user(request: web.Request) -> web.Response:
 
 def build_app(state: OktaState) -> web.Application:
     app = make_app(state)
+    app.middlewares.insert(0, _concurrency_middleware)  # outermost: before the latency knob
     app.middlewares.append(_okta_middleware)
     add_config_routes(app, lambda s: {"users": len(s.directory), "retries_seen": s.retries_seen,
                                       "concurrency_rejected": s.concurrency_rejected})
