@@ -188,6 +188,7 @@ class ZendeskState(SimState):
         account = {"X-Rate-Limit": str(limit), "X-Rate-Limit-Remaining": str(remaining)}
         listing = {"ratelimit-limit": str(limit), "ratelimit-remaining": str(remaining), "ratelimit-reset": str(reset)}
         if self._rl_used > limit:
+            self.stats.rate_limited += 1
             return True, {**account, **listing, "Retry-After": str(reset)}, {}
         return False, account, listing
 
