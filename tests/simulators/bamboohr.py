@@ -103,12 +103,13 @@ class BambooHRState(SimState):
         self.employees: list[Employee] = generate_employees(employees, seed, self.now)
         self.by_id = {e.id: e for e in self.employees}
         self.today = _iso_day(self.now)
-        active_users = [e for e in self.employees if e.user_id and e.user_enabled]
-        admin = next((e for e in active_users if e.department == "Human Resources"), self.employees[0])
-        plain = next((e for e in active_users if e is not admin), admin)
-        gone = next((e for e in self.employees if e.user_id and not e.user_enabled), plain)
-        self.keys = {api_key: ApiKey(admin.id, True, True), LIMITED_API_KEY: ApiKey(plain.id, False, True),
-                     DISABLED_API_KEY: ApiKey(gone.id, True, False)}
+        # Key owners: an HR administrator, a plain employee, a user who was disabled (0 = no employee).
+        users = [e for e in self.employees if e.user_id and e.user_enabled]
+        admin = next((e.id for e in users if e.department == "Human Resources"), users[0].id if users else 0)
+        plain = next((e.id for e in users if e.id != admin and e.supervisor_id is not None), admin)
+        gone = next((e.id for e in self.employees if e.user_id and not e.user_enabled), plain)
+        self.keys = {api_key: ApiKey(admin, True, True), LIMITED_API_KEY: ApiKey(plain, False, True),
+                     DISABLED_API_KEY: ApiKey(gone, True, False)}
         self._directory_cache: dict[tuple, bytes] = {}
 
     # ---- who is where --------------------------------------------------------------------
@@ -279,6 +280,8 @@ async def employee(request: web.Request) -> web.Response:
     raw_id = request.match_info["id"]
     emp_id = key.owner if raw_id == "0" else int(raw_id)
     emp = state.by_id.get(emp_id)
+    if raw_id == "0" and emp is None:
+        return _json({"id": "0"})  # a key not bound to any employee
     if emp is None:
         return bamboo_error(404, f"Employee {raw_id} not found")
     if not key.admin and emp.id != key.owner:
