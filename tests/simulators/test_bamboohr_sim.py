@@ -5,7 +5,6 @@ import collections
 import csv
 import datetime as dt
 import io
-import json
 import socket
 import time
 import xml.etree.ElementTree as ET
