@@ -33,7 +33,7 @@ ICCIDs left out.
 
 Shared knobs: latency, injected failures (status 500 → a ``400300`` Server fault; other statuses
 → an HTML error page as a gateway would send), and the rate limit, answered with the
-``400101`` fault (no rate-limit headers: Control Center sends none).
+``400101`` fault (no rate-limit headers: none are documented for the SOAP API).
 
 Tests change SIMs with ``state.touch(iccids, when, status=...)`` (or ``POST /_sim/touch`` with
 ``{"iccids": [...], "when": "<ISO 8601>", "changes": {...}}`` for a simulator in another process);
@@ -77,7 +77,9 @@ DEFAULT_USER = "apiuser@example.com"
 DEFAULT_PASSWORD = "Sim-Passw0rd!"
 DEFAULT_LICENSE_KEY = "7c1f2a9e-4b3d-4e8a-9f60-2d5b8c7a1e03"
 
-# Jasper error codes: (faultstring text of jws:error, server exception class in jws:exception).
+# Jasper error codes: (text of jws:error, server exception class in jws:exception).  The codes and
+# texts are Jasper's; only ApiSecurityValidationException is seen in a captured fault, the other
+# class names are made up in the same style.
 ERRORS = {
     "100100": ("Terminal not found", "com.jasperwireless.ws.ApiTerminalException"),
     "400100": ("Invalid license key. Please use a valid API license key.",

@@ -184,7 +184,7 @@ def make_iccid(rng: random.Random, used: set[str]) -> str:
 def generate_terminals(n: int, seed: int, now: float) -> list[Terminal]:
     """``n`` SIMs added over the four years before ``now``, last changed at or before ``now``.
 
-    Only the indexed fields are drawn here (about 50 000 SIMs a second); the rest of each record
+    Only the indexed fields are drawn here (50 000 SIMs in a few seconds); the rest of each record
     comes from :meth:`Terminal.details` when asked for.
     """
     rng = random.Random(seed)
