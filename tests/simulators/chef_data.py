@@ -119,6 +119,11 @@ class NodeStore:
     def __len__(self) -> int:
         return self.n
 
+    @property
+    def rendered(self) -> int:
+        """How many nodes have been rendered so far (they are made on first access)."""
+        return len(self._nodes)
+
     def _rng(self, i: int) -> random.Random:
         return random.Random(self.seed * 1_000_003 + i)
 

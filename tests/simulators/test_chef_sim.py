@@ -507,9 +507,9 @@ def test_generation_is_deterministic_and_lazy():
     assert a.node(0) != NodeStore(500, seed=10, now=NOW).node(0)
     big = NodeStore(50_000, seed=1, now=NOW)
     assert len(big.names) == len(set(big.names)) == 50_000 and len(set(big.ids)) == 50_000
-    assert len(big._nodes) == 0  # nothing rendered until asked for
+    assert big.rendered == 0  # nothing rendered until asked for
     big.node(49_999)
-    assert len(big._nodes) == 1
+    assert big.rendered == 1
 
 
 def test_paging_a_large_org_renders_only_what_is_asked(keys):
@@ -518,7 +518,7 @@ def test_paging_a_large_org_renders_only_what_is_asked(keys):
     with SimulatorThread(chef.build_app(state)) as s:
         body = Api(s, keys["oomnitza"]).get("/search/node", params="?rows=1000&start=19500").json()
     assert body["total"] == 20_000 and len(body["rows"]) == 500
-    assert len(state.orgs[ORG].nodes._nodes) == 500
+    assert state.orgs[ORG].nodes.rendered == 500
 
 
 # ---- faults and process --------------------------------------------------------------------------
