@@ -1,0 +1,1 @@
+from tests.servers.fixtures import slapd_server  # noqa: F401
