@@ -1,1 +1,1 @@
-from tests.servers.fixtures import slapd_server  # noqa: F401
+from tests.servers.fixtures import sccm_database, slapd_server  # noqa: F401
