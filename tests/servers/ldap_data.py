@@ -346,9 +346,10 @@ def generate_directory(people: int = 3000, computers: int = 300, seed: int = 11,
         roll = r.random()
         ou = INTERNS_OU if roll < 0.05 else CONTRACTORS_OU if roll < 0.20 else PEOPLE_OU
         persons.append(_person(g, i, ou))
+    managers = persons[: max(1, len(persons) // 10)]
     for person in persons[1:]:
         if r.random() < 0.7:
-            person.attributes["manager"] = [r.choice(persons[: max(1, len(persons) // 10)]).dn]
+            person.attributes["manager"] = [r.choice(managers).dn]
     machines = [_computer(g, i, server=r.random() < 0.15) for i in range(computers)]
 
     groups = []
