@@ -25,9 +25,17 @@ def dagbag():
 
 
 def test_dag_ids_keep_the_suffix_readable():
-    assert dag_id_for("casper") == "oomnitza_casper"
-    assert dag_id_for("casper.MDM") == "oomnitza_casper_MDM"
-    assert dag_id_for("ldap.Contractors EU") == "oomnitza_ldap_Contractors_EU"
+    assert dag_id_for("casper") == "casper_sync"
+    assert dag_id_for("casper.MDM") == "casper_MDM_sync"
+    assert dag_id_for("ldap.Contractors EU") == "ldap_Contractors_EU_sync"
+
+
+def test_sections_whose_dag_ids_collide_are_refused(ini):
+    ini.write_text(OOMNITZA + f"[casper.MDM EU]\n{CASPER}\n[casper.MDM.EU]\n{CASPER}")
+    bag = dagbag()
+    assert bag.dag_ids == ["casper_MDM_EU_sync"]
+    [error] = bag.import_errors.values()
+    assert "[casper.MDM.EU]: its DAG id casper_MDM_EU_sync is the same as [casper.MDM EU]'s" in error
 
 
 def test_one_dag_per_enabled_section_with_its_settings(ini):
@@ -36,8 +44,8 @@ def test_one_dag_per_enabled_section_with_its_settings(ini):
                    "default_position = E\n")
     bag = dagbag()
     assert not bag.import_errors
-    assert sorted(bag.dag_ids) == ["oomnitza_casper", "oomnitza_casper_MDM"]
-    casper, mdm = bag.dags["oomnitza_casper"], bag.dags["oomnitza_casper_MDM"]
+    assert sorted(bag.dag_ids) == ["casper_MDM_sync", "casper_sync"]
+    casper, mdm = bag.dags["casper_sync"], bag.dags["casper_MDM_sync"]
     assert casper.max_active_runs == 1
     assert casper.timetable.expression == "0 6 * * *" and mdm.timetable.expression == "0 0 * * *"
     assert casper.tags == {"oomnitza", "casper", "assets"}
@@ -54,7 +62,7 @@ def test_one_dag_per_enabled_section_with_its_settings(ini):
 
 def test_no_schedule_unless_configured(ini):
     ini.write_text(OOMNITZA.replace("schedule = @daily\n", "") + f"[casper]\n{CASPER}")
-    assert type(dagbag().dags["oomnitza_casper"].timetable).__name__ == "NullTimetable"
+    assert type(dagbag().dags["casper_sync"].timetable).__name__ == "NullTimetable"
 
 
 def test_a_broken_section_is_an_import_error_and_healthy_sections_keep_their_dags(ini):
@@ -62,7 +70,7 @@ def test_a_broken_section_is_an_import_error_and_healthy_sections_keep_their_dag
                    "[okta]\nenable = 1\napi_token = t\ndefault_role = 1\ndefault_position = E\n"
                    "schedule = every day\n")
     bag = dagbag()
-    assert bag.dag_ids == ["oomnitza_casper"]
+    assert bag.dag_ids == ["casper_sync"]
     [(path, error)] = bag.import_errors.items()
     assert path.endswith("oomnitza_config_check.py")
     assert f"{ini}:19: [casper.broken] verify_ssl: expected true/false" in error
@@ -90,7 +98,7 @@ def test_loading_the_dag_file_makes_no_network_connection(ini, monkeypatch):
     monkeypatch.setattr(socket, "create_connection", lambda *a, **k: refuse(None, a[0]))
     monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: refuse(None, a[0]))
     dags = create_dags()
-    assert sorted(dags) == ["oomnitza_casper", "oomnitza_csv_assets"]
+    assert sorted(dags) == ["casper_sync", "csv_assets_sync"]
     assert attempts == []
 
 
@@ -98,8 +106,8 @@ def test_only_the_dag_a_worker_asks_for_is_built(ini, monkeypatch):
     ini.write_text(OOMNITZA + f"[casper]\n{CASPER}\n[casper.MDM]\n{CASPER}")
     from airflow.sdk.definitions.context import _AIRFLOW_PARSING_CONTEXT_DAG_ID
 
-    monkeypatch.setenv(_AIRFLOW_PARSING_CONTEXT_DAG_ID, "oomnitza_casper_MDM")
-    assert list(create_dags()) == ["oomnitza_casper_MDM"]
+    monkeypatch.setenv(_AIRFLOW_PARSING_CONTEXT_DAG_ID, "casper_MDM_sync")
+    assert list(create_dags()) == ["casper_MDM_sync"]
 
 
 def test_parsing_imports_no_hook_or_client_library(ini):
