@@ -81,10 +81,13 @@ def _section(config: Config, name: str) -> SectionConfig | None:
         known = ", ".join(config.sections) or "none"
         print(f"error: {config.path}: no section [{name}] (sections: {known})", file=sys.stderr)
         return None
-    if section.errors:
-        for issue in section.errors:
-            print(f"error: {issue}", file=sys.stderr)
+    blocking = [i for i in section.errors if not i.runtime]
+    for issue in blocking:
+        print(f"error: {issue}", file=sys.stderr)
+    if blocking:
         return None
+    for issue in section.errors:  # runtime-only: the section reads fine, a run would fail
+        print(f"error: {issue} (a run fails until this is fixed; shown anyway)", file=sys.stderr)
     return section
 
 
@@ -108,11 +111,25 @@ def cmd_validate(args, out: TextIO | None = None) -> int:
     sections = ([config.oomnitza] if config.oomnitza else []) + list(config.sections.values())
     for section in sections:
         state = "ok" if section.ok else "INVALID"
-        enabled = "" if section.name == "oomnitza" else (" (enabled)" if section.enabled else " (disabled)")
-        print(f"[{section.name}] {state}{enabled}", file=out)
+        print(f"[{section.name}] {state}{_run_state(section)}", file=out)
         for issue in section.issues:
             print(f"  {issue.severity}: {issue}", file=out)
+    issues = config.all_issues()
+    errors = sum(i.severity == "error" for i in issues)
+    print(f"{errors} error(s), {len(issues) - errors} warning(s)", file=out)
+    if config.sections and not config.enabled_sections():
+        print("note: no section is enabled (set enable = true in one); no sync DAG is made", file=out)
     return EXIT_OK if config.ok else EXIT_INVALID
+
+
+def _run_state(section: SectionConfig) -> str:
+    if section.name == "oomnitza":
+        return ""
+    if section.enabled:
+        return " (enabled)"
+    if section.source is not None and section.source.hook is None:
+        return f" (disabled; the {section.type_name} source has no hook yet)"
+    return " (disabled)"
 
 
 def cmd_show_mappings(args) -> int:

@@ -32,6 +32,10 @@ CONVERTERS = "converters"
 FROM_SECRET_STORE = "<from secret store>"
 # Settings names a mapping may reference besides the section's own.
 INTERNAL_SETTINGS = frozenset({"VERSION"})
+# The task fails with the same words (operators/base.py), so validate and a run agree.
+VAULT_KEYS_UNSUPPORTED = ("reading secrets from {backend} is not supported yet; put the secret in an Airflow "
+                          "connection or env_password")
+NO_HOOK = "the {type_name} source has no hook yet, so this section cannot run; set enable = false until it has one"
 
 
 @dataclass
@@ -42,6 +46,9 @@ class Issue:
     key: str | None
     line: int | None
     message: str
+    # An error that stops a run but not the reading of the section (no hook yet, vault_keys):
+    # show-mappings and preview still work on such a section.
+    runtime: bool = False
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path
@@ -131,8 +138,8 @@ class _Loader:
         self.converters: dict[str, CompiledCode] = {}
         self.broken_converters: set[str] = set()
 
-    def issue(self, severity, section, key, line, message) -> Issue:
-        return Issue(severity, self.ini.path, section, key, line, message)
+    def issue(self, severity, section, key, line, message, runtime: bool = False) -> Issue:
+        return Issue(severity, self.ini.path, section, key, line, message, runtime)
 
     def load(self) -> Config:
         for line, message in self.ini.problems:
@@ -150,10 +157,6 @@ class _Loader:
             for name, section in self.ini.sections.items()
             if name not in (OOMNITZA, CONVERTERS)
         }
-        if sections and not any(s.enabled for s in sections.values()):
-            self.file_issues.append(
-                self.issue("warning", None, "enable", None, "no section is enabled (set enable = true in one)")
-            )
         return Config(self.ini.path, oomnitza, sections, self.converters, self.file_issues)
 
     # -- [converters] -------------------------------------------------------------------------
@@ -194,6 +197,10 @@ class _Loader:
                 ))
         values: dict[str, Any] = {k: v.value for k, v in raw.items() if k in fields and v.value != ""}
         vault_keys = values.get("vault_keys", "").split() if isinstance(values.get("vault_keys"), str) else []
+        if vault_keys:
+            backend = values.get("vault_backend") or fields["vault_backend"].default
+            sec.issues.append(self.issue("error", sec.name, "vault_keys", raw["vault_keys"].line,
+                                         VAULT_KEYS_UNSUPPORTED.format(backend=backend), runtime=True))
         for key in vault_keys:
             if key not in fields:
                 sec.issues.append(self.issue("error", sec.name, "vault_keys", raw["vault_keys"].line,
@@ -265,6 +272,9 @@ class _Loader:
         sec.settings = self._validate_settings(sec, source.settings, settings_raw)
         if sec.settings is not None:
             self._check_mappings(sec)
+        if sec.enabled and source.hook is None:  # the one place that says whether a source can run
+            sec.issues.append(self.issue("error", sec.name, "enable", options["enable"].line,
+                                         NO_HOOK.format(type_name=type_name), runtime=True))
         return sec
 
     def _enabled(self, sec: SectionConfig, value: IniValue | None) -> bool:

@@ -182,7 +182,7 @@ def test_ini_section_maps_records_like_the_original(tmp_path):
     path = tmp_path / "config.ini"
     path.write_text(
         "[oomnitza]\nurl = https://o.example\napi_token = t\n\n"
-        "[zendesk]\nenable = true\nsystem_name = acme\napi_token = t\nusername = a@b.c\n"
+        "[zendesk]\nenable = false\nsystem_name = acme\napi_token = t\nusername = a@b.c\n"
         "default_role = 25\ndefault_position = Employee\n"
         'mapping.EMAIL = {"source": "email", "converter": "lower_email"}\n'
         "recordfilter:\n    return not record.get('suspended')\n\n"
