@@ -203,4 +203,4 @@ def test_ini_section_maps_records_like_the_original(tmp_path):
     assert info.value.kind == "filtered"
     with pytest.raises(RecordSkipped) as info:
         m.map({"name": "No Mail"})
-    assert info.value.message == "missing required fields: USER, EMAIL"
+    assert info.value.message == "missing required fields: USER"  # EMAIL is not required (connector 2.x)
