@@ -93,6 +93,17 @@ def test_show_mappings_offline(capsys):
     assert mappings["PERMISSIONS_ID"] == {"setting": "default_role"}
 
 
+def test_show_mappings_reads_a_bare_source_name(tmp_path, capsys):
+    path = tmp_path / "c.ini"
+    path.write_text("[oomnitza]\nurl = https://o\napi_token = t\n\n[csv_assets]\nenable = yes\nfilename = a.csv\n"
+                    "sync_field = SN\nmapping.SN = serial\nmapping.NOTES = notes\n")
+    assert main(["validate", "--ini", str(path)]) == 0
+    assert main(["show-mappings", "csv_assets", "--ini", str(path), "--offline"]) == 0
+    out = capsys.readouterr().out
+    mappings = json.loads(out[out.index("{", out.index("mappings")):out.rindex("}") + 1])
+    assert mappings == {"SN": {"source": "serial", "required": True}, "NOTES": {"source": "notes"}}
+
+
 def test_show_mappings_of_an_invalid_or_unknown_section(capsys):
     assert main(["show-mappings", "csv_users", "--ini", str(SPEC), "--offline"]) == 1
     assert "mutually exclusive" in capsys.readouterr().err
@@ -103,7 +114,7 @@ def test_show_mappings_of_an_invalid_or_unknown_section(capsys):
 def test_preview_maps_saved_records_offline(tmp_path, capsys):
     ini = tmp_path / "c.ini"
     ini.write_text("[oomnitza]\nurl = https://o\napi_token = t\n\n[csv_assets]\nenable = yes\nfilename = a.csv\n"
-                   "sync_field = SN\nuse_server_map = no\nmapping.SN = {\"source\": \"serial\"}\n"
+                   "sync_field = SN\nuse_server_map = no\nmapping.SN = serial\n"
                    "mapping.MODEL = {\"source\": \"model\", \"converter\": \"capitalize\"}\n")
     data = tmp_path / "raw.csv"
     data.write_text("\ufeffserial,model\nA1,MACBOOK pro\n,nothing\nB2,thinkpad\n")

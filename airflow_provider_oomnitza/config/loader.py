@@ -21,7 +21,7 @@ from airflow_provider_oomnitza.mapping.code import (
     CONVERTER_ARGS, FILTER_ARGS, CodeError, CompiledCode, compile_body,
 )
 from airflow_provider_oomnitza.mapping.spec import (
-    MappingError, field_name_of, parse_converter, parse_spec, shadowed_keys,
+    MappingError, did_you_mean, field_name_of, parse_converter, parse_spec, shadowed_keys,
 )
 from airflow_provider_oomnitza.sources import SOURCE_TYPES, type_of_section
 from airflow_provider_oomnitza.sources.base import SourceType
@@ -302,12 +302,16 @@ class _Loader:
 
     def _read_mapping(self, sec: SectionConfig, key: str, value: IniValue) -> None:
         shown = "mapping." + key.split(".", 1)[1].upper()  # option names are lower-cased when read
+        ignored: list[str] = []
         try:
             name = field_name_of(key)
-            spec = parse_spec(value.value)
+            spec = parse_spec(value.value, ignored)
         except MappingError as exc:
             sec.issues.append(self.issue("error", sec.name, shown, value.line, str(exc)))
             return
+        shown = f"mapping.{name}"
+        for message in ignored:
+            sec.issues.append(self.issue("warning", sec.name, shown, value.line, message))
         if name in sec.ini_mappings:
             sec.issues.append(self.issue(
                 "warning", sec.name, key, value.line,
@@ -331,7 +335,9 @@ class _Loader:
                 ))
             if spec.get("setting") and spec["setting"] not in setting_names:
                 sec.issues.append(self.issue(
-                    "error", sec.name, key, line, f"'{spec['setting']}' is not a setting of {sec.type_name}"
+                    "warning", sec.name, key, line,
+                    f"'{spec['setting']}' is not a setting of {sec.type_name}, so the field is sent empty, as the "
+                    f"original did{did_you_mean(spec['setting'], setting_names)}",
                 ))
             for shadowed in shadowed_keys(default, spec):
                 sec.issues.append(self.issue(

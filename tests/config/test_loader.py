@@ -229,3 +229,47 @@ def test_user_sections_need_no_sync_field(tmp_path):
     section = load_config(path).sections["csv_users"]
     assert section.ok, section.errors
     assert section.effective_mappings({}).sync_fields == ["USER"]
+
+
+def test_a_bare_source_name_is_a_source_mapping_as_in_the_original(tmp_path):
+    path = write(tmp_path, "[csv_assets]\nenable = 1\nfilename = a.csv\nsync_field = SERIAL\nmapping.SERIAL = serial\n"
+                           "mapping.NOTES = notes\nmapping.OWNER = general.owner name\n")
+    config = load_config(path)
+    section = config.sections["csv_assets"]
+    assert section.ok and not warnings(config, path)
+    assert section.ini_mappings == {"SERIAL": {"source": "serial"}, "NOTES": {"source": "notes"},
+                                    "OWNER": {"source": "general.owner name"}}
+
+
+def test_unknown_spec_keys_and_unknown_settings_warn_with_file_line_section_and_key(tmp_path):
+    # The original ignored both; a file that ran there keeps running here.
+    path = write(tmp_path, "[okta]\nenable = 0\napi_token = t\ndefault_role = 25\ndefault_position = E\n"
+                           'mapping.PHONE = {"source": "profile.mobilePhone", "convertor": "split"}\n'
+                           'mapping.PERMISSIONS_ID = {"setting": "default_rol"}\n'
+                           'mapping.TITLE = {"setting": "nope"}\n')
+    config = load_config(path)
+    section = config.sections["okta"]
+    assert section.ok
+    assert warnings(config, path) == [
+        "FILE:10: [okta] mapping.PHONE: unknown key 'convertor' is ignored, as the original did; did you mean "
+        "'converter'? (expected some of source, setting, hardcoded, converter, required, type)",
+        "FILE:11: [okta] mapping.PERMISSIONS_ID: 'default_rol' is not a setting of okta, so the field is sent "
+        "empty, as the original did; did you mean 'default_role'?",
+        "FILE:12: [okta] mapping.TITLE: 'nope' is not a setting of okta, so the field is sent empty, as the "
+        "original did",
+    ]
+    assert section.ini_mappings["PHONE"] == {"source": "profile.mobilePhone"}
+
+
+@pytest.mark.parametrize("value,message", [
+    ("", "expected a JSON object"),
+    ('"mail"', "expected a JSON object"),
+    ("42", "expected a JSON object"),
+    ('{"source": "x", "type": "callable"}', "'type' must be one of"),
+    ('{"source": "x"', "expected a JSON object"),
+])
+def test_mapping_values_the_original_failed_on_stay_errors(tmp_path, value, message):
+    path = write(tmp_path, f"[csv_assets]\nenable = 1\nfilename = a.csv\nsync_field = S\nmapping.S = s\n"
+                           f"mapping.X = {value}\n")
+    [error] = load_config(path).sections["csv_assets"].errors
+    assert (error.key, error.line) == ("mapping.X", 10) and message in error.message

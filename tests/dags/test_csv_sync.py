@@ -18,7 +18,7 @@ def assets_section(env, extra=""):
         f"[csv_assets]\nenable = true\nfilename = {csv_path}\nsync_field = SERIAL\nuse_server_map = false\n"
         'mapping.SERIAL = {"source": "serial"}\n'
         'mapping.MODEL = {"source": "model", "converter": "split:index=0"}\n'
-        'mapping.ASSIGNED_TO = {"source": "owner"}\n'
+        "mapping.ASSIGNED_TO = owner\n"  # a bare source name, as the original accepted
         'mapping.PURCHASED = {"source": "purchased", "converter": "date_format"}\n'
         'mapping.RAM = {"source": "ram_mb", "type": "int"}\n'
         'mapping.SOURCE = {"hardcoded": "csv"}\n' + extra
