@@ -175,7 +175,7 @@ def cmd_preview(args) -> int:
     effective = section.effective_mappings({} if not section.settings.use_server_map else None)  # type: ignore
     mapper = RecordMapper(
         effective.mappings,
-        section.settings.values(reveal=True),  # type: ignore[union-attr]
+        section.mapping_settings(section.settings.values(reveal=True)),  # type: ignore[union-attr]
         sync_fields=effective.sync_fields,
         record_filter=section.record_filter,
         custom_converters=config.converters,

@@ -74,6 +74,8 @@ class SectionConfig:
     issues: list[Issue] = field(default_factory=list)
     mapping_lines: dict[str, int] = field(default_factory=dict)
     key_lines: dict[str, int] = field(default_factory=dict)
+    # Each setting's value as written in the INI (non-empty ones), for {"setting": ...} mappings.
+    written: dict[str, str] = field(default_factory=dict)
 
     def line_of(self, key: str) -> int:
         return self.key_lines.get(key, self.line)
@@ -94,6 +96,19 @@ class SectionConfig:
     def mapping_name(self) -> str:
         assert self.source and self.settings is not None
         return self.source.mapping_name_of(self.settings)  # type: ignore[arg-type]
+
+    def mapping_settings(self, values: dict[str, Any]) -> dict[str, Any]:
+        """What ``{"setting": ...}`` sends: the settings ``values`` (resolved, typed), except that list and
+        boolean settings are sent as the user wrote them (``"SERIAL_NUMBER"``, not ``["SERIAL_NUMBER"]``),
+        as the original did; an unwritten list is its items joined with ", ". Numbers stay numbers."""
+        out = dict(values)
+        for key, value in values.items():
+            if isinstance(value, (list, bool)):
+                if key in self.written:
+                    out[key] = self.written[key]
+                elif isinstance(value, list):
+                    out[key] = ", ".join(map(str, value))
+        return out
 
     def effective_mappings(self, server_mappings: dict[str, Any] | None = None) -> EffectiveMappings:
         """Mappings as a run would use them; ``server_mappings=None`` means offline."""
@@ -196,6 +211,7 @@ class _Loader:
                     "warning", sec.name, key, value.line, f"unknown setting for {sec.type_name}, ignored{suggestion}"
                 ))
         values: dict[str, Any] = {k: v.value for k, v in raw.items() if k in fields and v.value != ""}
+        sec.written = dict(values)
         vault_keys = values.get("vault_keys", "").split() if isinstance(values.get("vault_keys"), str) else []
         if vault_keys:
             backend = values.get("vault_backend") or fields["vault_backend"].default

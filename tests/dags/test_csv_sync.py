@@ -31,14 +31,14 @@ def by_serial(sandbox):
 
 def test_csv_assets_arrive_field_by_field(sync_env):
     env = sync_env
-    env.write_ini(assets_section(env))
+    env.write_ini(assets_section(env, 'mapping.SYNCED_BY = {"setting": "sync_field"}\n'))
     run = env.run("csv_assets_sync")
     assert run.state == "success"
     stored = by_serial(env.sandbox)
     assert set(stored) == {"C02AAA", "C02BBB", "C02CCC"}
     assert {k: v for k, v in stored["C02AAA"].items() if k != "uid"} == {
         "SERIAL": "C02AAA", "MODEL": "MacBook", "ASSIGNED_TO": "ada@example.com",
-        "PURCHASED": 1705311000, "RAM": 16384, "SOURCE": "csv",
+        "PURCHASED": 1705311000, "RAM": 16384, "SOURCE": "csv", "SYNCED_BY": "SERIAL",  # as written, not a list
     }
     assert stored["C02BBB"]["PURCHASED"] == 1685620800
     assert stored["C02CCC"]["PURCHASED"] == 1646265600 and stored["C02CCC"]["ASSIGNED_TO"] == "Linus, T"
