@@ -134,7 +134,7 @@ def test_preview_reads_json_and_jsonl(tmp_path, capsys):
     (tmp_path / "r.json").write_text(json.dumps(raw))
     (tmp_path / "r.jsonl").write_text("\n".join(json.dumps(r) for r in raw) + "\n")
     for name in ("r.json", "r.jsonl"):
-        assert main(["preview", "okta", "--ini", str(ini), "--input", str(tmp_path / name)]) == 0
+        assert main(["preview", "okta", "--ini", str(ini), "--input", str(tmp_path / name), "--offline"]) == 0
         record = json.loads(capsys.readouterr().out)
         assert record["USER"] == "a@x" and record["PERMISSIONS_ID"] == 3 and record["POSITION"] == "Staff"
 
@@ -175,3 +175,44 @@ def test_ini_path_from_airflow_config(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("AIRFLOW__OOMNITZA__INI_PATH", str(path))
     assert main(["validate"]) == 0
     assert str(path) in capsys.readouterr().out
+
+
+PREVIEW_CSV = "\ufeffserial,maker,office\nA1,Apple,New York Office\nB2,Dell,Atlantis\n"
+PREVIEW_SECTION = ("[csv_assets]\nenable = yes\nfilename = a.csv\nsync_field = SN\nmapping.SN = serial\n"
+                   'mapping.LOCATION = {"source": "office", "converter": "location"}\n')
+
+
+def test_preview_uses_the_runs_server_mappings_and_locations_when_oomnitza_is_reachable(
+        tmp_path, capsys, oomnitza_sandbox):
+    oomnitza_sandbox.state.mappings["CSV_assets"] = {"maker": "MANUFACTURER"}
+    ini = tmp_path / "c.ini"
+    ini.write_text(f"[oomnitza]\nurl = {oomnitza_sandbox.url}\napi_token = sandbox-token\n\n" + PREVIEW_SECTION)
+    data = tmp_path / "raw.csv"
+    data.write_text(PREVIEW_CSV)
+    assert main(["preview", "csv_assets", "--ini", str(ini), "--input", str(data)]) == 0
+    captured = capsys.readouterr()
+    assert [json.loads(line) for line in captured.out.splitlines()] == [
+        {"SN": "A1", "MANUFACTURER": "Apple", "LOCATION": "NYC-01"},
+        {"SN": "B2", "MANUFACTURER": "Dell", "LOCATION": "Atlantis"},
+    ]
+    assert "server-side mappings for 'CSV_assets' and 4 Oomnitza locations" in captured.err
+    assert "Could not lookup Location values for the following values: ['Atlantis']" in captured.err
+    assert "left out" not in captured.err
+
+
+@pytest.mark.parametrize("offline", [True, False], ids=["--offline", "unreachable"])
+def test_preview_offline_says_exactly_what_it_left_out(tmp_path, capsys, offline):
+    ini = tmp_path / "c.ini"
+    ini.write_text("[oomnitza]\nurl = http://127.0.0.1:9\napi_token = t\n\n" + PREVIEW_SECTION)
+    data = tmp_path / "raw.csv"
+    data.write_text(PREVIEW_CSV)
+    args = ["preview", "csv_assets", "--ini", str(ini), "--input", str(data)] + (["--offline"] if offline else [])
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    assert [json.loads(line) for line in captured.out.splitlines()] == [
+        {"SN": "A1", "LOCATION": "New York Office"}, {"SN": "B2", "LOCATION": "Atlantis"},
+    ]
+    [note] = [line for line in captured.err.splitlines() if line.startswith("note: offline")]
+    assert ("--offline" in note) is offline and ("Oomnitza not reachable" in note) is not offline
+    assert "left out, unlike a run: Oomnitza's server-side mappings for 'CSV_assets'" in note
+    assert "location lookups on LOCATION (values are shown unconverted)" in note
