@@ -158,6 +158,13 @@ def doc_markdown(config: Config, section: SectionConfig, ini_path: str) -> str:
         "",
         "Trigger with the form's parameters: test mode, record count, save data, workers.",
         "",
+    ]
+    warnings = config.warnings_for(section)
+    if warnings:
+        lines += ["## Warnings from config.ini", "",
+                  "The section runs, but check these (`oomnitza-airflow validate` shows them too):", "",
+                  *["- `" + str(w).replace("`", "'") + "`" for w in warnings], ""]
+    lines += [
         "## Settings",
         "",
         "| setting | value |",

@@ -127,6 +127,13 @@ class Config:
     def enabled_sections(self) -> list[SectionConfig]:
         return [s for s in self.sections.values() if s.enabled]
 
+    def warnings_for(self, section: SectionConfig) -> list[Issue]:
+        """Warnings that concern a section's runs: its own, [oomnitza]'s and the file's ([converters])."""
+        out = [i for i in self.issues if i.severity == "warning"]
+        if self.oomnitza:
+            out += self.oomnitza.warnings
+        return out + section.warnings
+
     def all_issues(self) -> list[Issue]:
         out = list(self.issues)
         if self.oomnitza:

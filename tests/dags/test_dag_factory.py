@@ -128,3 +128,23 @@ def test_parsing_imports_no_hook_or_client_library(ini):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_sections_warnings_show_in_its_dag_docs_and_at_the_top_of_its_extract_log(sync_env, capsys):
+    env = sync_env
+    data = env.write("a.csv", "serial\nA1\n")
+    env.write_ini(f"[csv_assets]\nenable = yes\nfilename = {data}\nsync_field = SN\nuse_server_map = no\n"
+                  "mapping.SN = serial\nworkerz = 3\n\n[csv_assets.other]\nenable = yes\nfilename = x.csv\n"
+                  "sync_field = SN\nmapping.SN = serial\n", oomnitza_extra="batch_sise = 10\n")
+    bag = env.dagbag()
+    own = f"{env.ini}:13: [csv_assets] workerz: unknown setting for csv_assets, ignored"
+    oomnitza = f"{env.ini}:5: [oomnitza] batch_sise: unknown setting for oomnitza, ignored; did you mean 'batch_size'?"
+    doc = bag.dags["csv_assets_sync"].doc_md
+    assert "## Warnings from config.ini" in doc and own in doc and oomnitza in doc
+    other = bag.dags["csv_assets_other_sync"].doc_md
+    assert oomnitza in other and own not in other
+    capsys.readouterr()
+    assert env.run("csv_assets_sync").state == "success"
+    log = capsys.readouterr().out
+    assert f"config.ini: {own}" in log and f"config.ini: {oomnitza}" in log
+    assert log.index(own) < log.index("Extracted 1 records")
