@@ -133,7 +133,9 @@ def test_preview_reads_json_and_jsonl(tmp_path, capsys):
     raw = [{"profile": {"login": "a@x", "email": "a@x", "firstName": "A"}}]
     (tmp_path / "r.json").write_text(json.dumps(raw))
     (tmp_path / "r.jsonl").write_text("\n".join(json.dumps(r) for r in raw) + "\n")
-    for name in ("r.json", "r.jsonl"):
+    (tmp_path / "bom.json").write_text("\ufeff" + json.dumps(raw), encoding="utf-8")  # as Windows tools write
+    (tmp_path / "bom.jsonl").write_text("\ufeff" + json.dumps(raw[0]) + "\n", encoding="utf-8")
+    for name in ("r.json", "r.jsonl", "bom.json", "bom.jsonl"):
         assert main(["preview", "okta", "--ini", str(ini), "--input", str(tmp_path / name), "--offline"]) == 0
         record = json.loads(capsys.readouterr().out)
         assert record["USER"] == "a@x" and record["PERMISSIONS_ID"] == 3 and record["POSITION"] == "Staff"
