@@ -3,11 +3,12 @@
     oomnitza-airflow generate-ini [--ini PATH]
     oomnitza-airflow validate [--ini PATH]
     oomnitza-airflow show-mappings SECTION [--ini PATH] [--offline]
-    oomnitza-airflow preview SECTION --input FILE [--ini PATH] [--limit N]
+    oomnitza-airflow preview SECTION --input FILE [--ini PATH] [--limit N] [--offline]
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
@@ -53,9 +54,12 @@ def _parser() -> argparse.ArgumentParser:
             "Oomnitza's server-side mappings when reachable, then the INI).")
     p.add_argument("section", help="section name, e.g. casper or ldap.Contractors")
     p.add_argument("--offline", action="store_true", help="do not contact Oomnitza")
-    p = add("preview", cmd_preview, "Map saved raw records offline and print the Oomnitza records "
-            "as JSON lines; skipped records and why go to stderr.")
+    p = add("preview", cmd_preview, "Map saved raw records as a run would (with Oomnitza's server-side "
+            "mappings and locations when reachable) and print the Oomnitza records as JSON lines; skipped "
+            "records and why go to stderr. Nothing is sent.")
     p.add_argument("section", help="section name")
+    p.add_argument("--offline", action="store_true",
+                   help="do not contact Oomnitza or its lookup service (says what is left out)")
     p.add_argument("--input", type=Path, required=True,
                    help="raw records: .json (a list or one object), .jsonl, or .csv")
     p.add_argument("--limit", type=int, default=0, help="stop after N records (0 = all)")
@@ -81,10 +85,13 @@ def _section(config: Config, name: str) -> SectionConfig | None:
         known = ", ".join(config.sections) or "none"
         print(f"error: {config.path}: no section [{name}] (sections: {known})", file=sys.stderr)
         return None
-    if section.errors:
-        for issue in section.errors:
-            print(f"error: {issue}", file=sys.stderr)
+    blocking = [i for i in section.errors if not i.runtime]
+    for issue in blocking:
+        print(f"error: {issue}", file=sys.stderr)
+    if blocking:
         return None
+    for issue in section.errors:  # runtime-only: the section reads fine, a run would fail
+        print(f"error: {issue} (a run fails until this is fixed; shown anyway)", file=sys.stderr)
     return section
 
 
@@ -108,11 +115,25 @@ def cmd_validate(args, out: TextIO | None = None) -> int:
     sections = ([config.oomnitza] if config.oomnitza else []) + list(config.sections.values())
     for section in sections:
         state = "ok" if section.ok else "INVALID"
-        enabled = "" if section.name == "oomnitza" else (" (enabled)" if section.enabled else " (disabled)")
-        print(f"[{section.name}] {state}{enabled}", file=out)
+        print(f"[{section.name}] {state}{_run_state(section)}", file=out)
         for issue in section.issues:
             print(f"  {issue.severity}: {issue}", file=out)
+    issues = config.all_issues()
+    errors = sum(i.severity == "error" for i in issues)
+    print(f"{errors} error(s), {len(issues) - errors} warning(s)", file=out)
+    if config.sections and not config.enabled_sections():
+        print("note: no section is enabled (set enable = true in one); no sync DAG is made", file=out)
     return EXIT_OK if config.ok else EXIT_INVALID
+
+
+def _run_state(section: SectionConfig) -> str:
+    if section.name == "oomnitza":
+        return ""
+    if section.enabled:
+        return " (enabled)"
+    if section.source is not None and section.source.hook is None:
+        return f" (disabled; the {section.type_name} source has no hook yet)"
+    return " (disabled)"
 
 
 def cmd_show_mappings(args) -> int:
@@ -135,17 +156,34 @@ def cmd_show_mappings(args) -> int:
     return EXIT_INVALID if effective.errors else EXIT_OK
 
 
+def _oomnitza_hook(config: Config):
+    """The hook a run uses for Oomnitza (its public methods only), with short retries for the CLI."""
+    from airflow_provider_oomnitza.hooks.oomnitza import OomnitzaHook
+
+    return OomnitzaHook.from_config(config, max_attempts=2, max_wait=1.0, timeout=15.0)
+
+
 def _server_mappings(config: Config, section: SectionConfig) -> dict[str, Any] | None:
     """Oomnitza's mappings for the section, or None (with a note) when Oomnitza is not reachable."""
     try:
-        from airflow_provider_oomnitza.hooks.oomnitza import OomnitzaHook
-
-        hook = OomnitzaHook.from_config(config, max_attempts=2, max_wait=1.0, timeout=15.0)
-        return hook.get_mappings(section.mapping_name)
+        with contextlib.redirect_stdout(sys.stderr):  # Airflow's log lines must not mix with the mappings
+            return _oomnitza_hook(config).get_mappings(section.mapping_name)
     except Exception as exc:  # any failure: fall back to offline, say why
         print(f"note: Oomnitza not reachable ({type(exc).__name__}: {exc}); showing offline mappings",
               file=sys.stderr)
         return None
+
+
+# Built-in converters that ask a service when a record is mapped.
+LOOKUP_CONVERTERS = {"location": "Oomnitza's locations", "mac_model_from_sn": "Oomnitza's Mac model lookup service"}
+
+
+class _Offline(Exception):
+    """Raised instead of a request when preview runs with --offline."""
+
+
+def _refuse_request(url: str, params: dict):
+    raise _Offline(f"--offline: no request to {url}")
 
 
 def cmd_preview(args) -> int:
@@ -153,21 +191,61 @@ def cmd_preview(args) -> int:
     section = config and _section(config, args.section)
     if section is None:
         return EXIT_INVALID
+    from airflow_provider_oomnitza.mapping.converters import ConverterContext
     from airflow_provider_oomnitza.mapping.engine import RecordMapper, RecordSkipped
+    from airflow_provider_oomnitza.mapping.spec import parse_converter
 
-    effective = section.effective_mappings({} if not section.settings.use_server_map else None)  # type: ignore
-    mapper = RecordMapper(
-        effective.mappings,
-        section.settings.values(reveal=True),  # type: ignore[union-attr]
-        sync_fields=effective.sync_fields,
-        record_filter=section.record_filter,
-        custom_converters=config.converters,
-    )
     try:
         records = list(_read_records(args.input, args.limit))
     except (OSError, ValueError) as exc:
         print(f"error: {args.input}: {exc}", file=sys.stderr)
         return EXIT_INVALID
+    settings = section.settings
+    assert settings is not None
+    lookups = {name: [f for f, spec in section.effective_mappings({}).mappings.items()
+                      if parse_converter(spec.get("converter") or "")[0] == name] for name in LOOKUP_CONVERTERS}
+    left_out: list[str] = []
+    server: dict[str, Any] | None = None if settings.use_server_map else {}  # None: not fetched
+    locations: list[dict] | None = None
+    reason = "--offline" if args.offline else ""
+    if not args.offline and (settings.use_server_map or lookups["location"]):
+        try:  # the same calls as a run: extract reads the mappings, map reads the locations
+            with contextlib.redirect_stdout(sys.stderr):  # Airflow's log lines must not mix with the records
+                hook = _oomnitza_hook(config)
+                if settings.use_server_map:
+                    server = hook.get_mappings(section.mapping_name)
+                if lookups["location"]:
+                    locations = hook.get_locations()
+        except Exception as exc:
+            reason = f"Oomnitza not reachable: {type(exc).__name__}: {exc}"
+    if server is None:
+        left_out.append(f"Oomnitza's server-side mappings for {section.mapping_name!r} (a run merges them: fields "
+                        "that only they map are missing here, and fields they re-source keep the INI/default source)")
+    if lookups["location"] and locations is None:
+        left_out.append(f"location lookups on {', '.join(lookups['location'])} (values are shown unconverted)")
+    if args.offline and lookups["mac_model_from_sn"]:
+        left_out.append(f"Mac model lookups on {', '.join(lookups['mac_model_from_sn'])} (values are shown as read)")
+    effective = section.effective_mappings(server)
+    context = ConverterContext(log=logging.getLogger("oomnitza-airflow.preview"),
+                               locations=None if locations is None else (lambda: locations))
+    if args.offline:
+        context.http_get = _refuse_request
+    mapper = RecordMapper(
+        effective.mappings,
+        section.mapping_settings(settings.values(reveal=True)),
+        sync_fields=effective.sync_fields,
+        record_filter=section.record_filter,
+        custom_converters=config.converters,
+        context=context,
+    )
+    if left_out:
+        print(f"note: offline ({reason}); left out, unlike a run: " + "; ".join(left_out), file=sys.stderr)
+    else:
+        used = [f"server-side mappings for {section.mapping_name!r}"] if settings.use_server_map else []
+        used += [f"{len(locations or [])} Oomnitza locations"] if lookups["location"] else []
+        print("note: as a run maps" + (f", with {' and '.join(used)}" if used else ""), file=sys.stderr)
+    for message in effective.errors:
+        print(f"error: {message}", file=sys.stderr)
     for index, _raw, result in mapper.map_all(records):
         if isinstance(result, RecordSkipped):
             print(f"skipped {mapper.identity(_raw, index)}: {result.kind}: {result.message}", file=sys.stderr)
@@ -178,7 +256,10 @@ def cmd_preview(args) -> int:
           f"fields, {s.errors} errors, {s.converter_errors} converter errors", file=sys.stderr)
     for identity, message in s.problems:
         print(f"problem: {identity}: {message}", file=sys.stderr)
-    return EXIT_OK
+    if locations is not None:
+        for line in context.cleanup_report():
+            print(f"warning: {line}", file=sys.stderr)
+    return EXIT_INVALID if effective.errors else EXIT_OK
 
 
 def _read_records(path: Path, limit: int) -> Iterator[Any]:
@@ -191,6 +272,7 @@ def _read_records(path: Path, limit: int) -> Iterator[Any]:
 
 
 def _iter_file(path: Path) -> Iterator[Any]:
+    """Records of a saved file; a UTF-8 BOM is dropped, as the source hooks do."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
         import csv
@@ -198,7 +280,7 @@ def _iter_file(path: Path) -> Iterator[Any]:
         with path.open(newline="", encoding="utf-8-sig") as fh:
             yield from csv.DictReader(fh)
     elif suffix == ".jsonl":
-        with path.open(encoding="utf-8") as fh:
+        with path.open(encoding="utf-8-sig") as fh:
             for number, line in enumerate(fh, 1):
                 if line.strip():
                     try:
@@ -206,7 +288,7 @@ def _iter_file(path: Path) -> Iterator[Any]:
                     except ValueError as exc:
                         raise ValueError(f"line {number}: not JSON ({exc})") from None
     else:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
         yield from data if isinstance(data, list) else [data]
 
 

@@ -23,7 +23,7 @@ from airflow_provider_oomnitza.config.paths import default_ini_path
 
 log = logging.getLogger(__name__)
 
-DAG_PREFIX = "oomnitza_"
+DAG_SUFFIX = "_sync"
 START_DATE = (2024, 1, 1)
 
 
@@ -32,8 +32,11 @@ class OomnitzaConfigError(Exception):
 
 
 def dag_id_for(section: str) -> str:
-    """``casper.MDM`` -> ``oomnitza_casper_MDM``."""
-    return DAG_PREFIX + re.sub(r"[^A-Za-z0-9_-]+", "_", section)
+    """The id users trigger: ``casper`` -> ``casper_sync``, ``casper.MDM`` -> ``casper_MDM_sync``.
+
+    Every run of characters other than letters, digits, ``_`` and ``-`` becomes one ``_``.
+    """
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", section) + DAG_SUFFIX
 
 
 def _ini_path(ini_path: str | Path | None) -> Path:
@@ -155,6 +158,13 @@ def doc_markdown(config: Config, section: SectionConfig, ini_path: str) -> str:
         "",
         "Trigger with the form's parameters: test mode, record count, save data, workers.",
         "",
+    ]
+    warnings = config.warnings_for(section)
+    if warnings:
+        lines += ["## Warnings from config.ini", "",
+                  "The section runs, but check these (`oomnitza-airflow validate` shows them too):", "",
+                  *["- `" + str(w).replace("`", "'") + "`" for w in warnings], ""]
+    lines += [
         "## Settings",
         "",
         "| setting | value |",

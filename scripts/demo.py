@@ -28,7 +28,7 @@ EXAMPLE = REPO / "airflow_provider_oomnitza" / "example"
 PORT = int(os.environ.get("OOMNITZA_SANDBOX_PORT", "8765"))
 SANDBOX = f"http://127.0.0.1:{PORT}"
 TOKEN = "sandbox-token"
-DAGS = ("oomnitza_csv_assets", "oomnitza_csv_users")
+DAGS = ("csv_assets_sync", "csv_users_sync")
 BIN = Path(sys.executable).parent
 
 

@@ -26,6 +26,35 @@ def test_generate_ini_writes_every_section_valid_as_written_and_backs_up(tmp_pat
     assert (tmp_path / "config.ini.bak.1").exists()
 
 
+def test_a_generated_file_validates_with_no_warning_and_no_error(tmp_path, capsys):
+    path = tmp_path / "config.ini"
+    assert main(["generate-ini", "--ini", str(path)]) == 0
+    assert [str(i) for i in load_config(path, environ={}).all_issues()] == []
+    capsys.readouterr()
+    assert main(["validate", "--ini", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "0 error(s), 0 warning(s)" in out and "warning:" not in out and "error:" not in out
+    assert "note: no section is enabled" in out
+
+
+def test_validate_reports_vault_keys_and_a_source_without_a_hook_as_errors(tmp_path, capsys):
+    from airflow_provider_oomnitza.sources import SOURCE_TYPES
+
+    hookless = sorted(n for n, s in SOURCE_TYPES.items() if s.hook is None)[0]
+    path = tmp_path / "c.ini"
+    path.write_text("[oomnitza]\nurl = https://o\napi_token = t\n\n[csv_assets]\nenable = yes\nfilename = a.csv\n"
+                    'sync_field = SN\nmapping.SN = {"source": "serial"}\nvault_keys = password\n\n'
+                    f"[{hookless}]\nenable = yes\n\n[{hookless}.off]\nenable = no\n")
+    assert main(["validate", "--ini", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "[csv_assets] INVALID (enabled)" in out
+    assert ("[csv_assets] vault_keys: reading secrets from keyring is not supported yet; put the secret in an "
+            "Airflow connection or env_password") in out
+    assert f"[{hookless}] INVALID (enabled)" in out
+    assert f"[{hookless}] enable: the {hookless} source has no hook yet" in out
+    assert f"[{hookless}.off] " in out and f"(disabled; the {hookless} source has no hook yet)" in out
+
+
 def test_validate_reports_each_section_and_fails_on_errors(capsys):
     assert main(["validate", "--ini", str(SPEC)]) == 1
     out = capsys.readouterr().out
@@ -64,6 +93,17 @@ def test_show_mappings_offline(capsys):
     assert mappings["PERMISSIONS_ID"] == {"setting": "default_role"}
 
 
+def test_show_mappings_reads_a_bare_source_name(tmp_path, capsys):
+    path = tmp_path / "c.ini"
+    path.write_text("[oomnitza]\nurl = https://o\napi_token = t\n\n[csv_assets]\nenable = yes\nfilename = a.csv\n"
+                    "sync_field = SN\nmapping.SN = serial\nmapping.NOTES = notes\n")
+    assert main(["validate", "--ini", str(path)]) == 0
+    assert main(["show-mappings", "csv_assets", "--ini", str(path), "--offline"]) == 0
+    out = capsys.readouterr().out
+    mappings = json.loads(out[out.index("{", out.index("mappings")):out.rindex("}") + 1])
+    assert mappings == {"SN": {"source": "serial", "required": True}, "NOTES": {"source": "notes"}}
+
+
 def test_show_mappings_of_an_invalid_or_unknown_section(capsys):
     assert main(["show-mappings", "csv_users", "--ini", str(SPEC), "--offline"]) == 1
     assert "mutually exclusive" in capsys.readouterr().err
@@ -74,7 +114,7 @@ def test_show_mappings_of_an_invalid_or_unknown_section(capsys):
 def test_preview_maps_saved_records_offline(tmp_path, capsys):
     ini = tmp_path / "c.ini"
     ini.write_text("[oomnitza]\nurl = https://o\napi_token = t\n\n[csv_assets]\nenable = yes\nfilename = a.csv\n"
-                   "sync_field = SN\nuse_server_map = no\nmapping.SN = {\"source\": \"serial\"}\n"
+                   "sync_field = SN\nuse_server_map = no\nmapping.SN = serial\n"
                    "mapping.MODEL = {\"source\": \"model\", \"converter\": \"capitalize\"}\n")
     data = tmp_path / "raw.csv"
     data.write_text("\ufeffserial,model\nA1,MACBOOK pro\n,nothing\nB2,thinkpad\n")
@@ -93,8 +133,10 @@ def test_preview_reads_json_and_jsonl(tmp_path, capsys):
     raw = [{"profile": {"login": "a@x", "email": "a@x", "firstName": "A"}}]
     (tmp_path / "r.json").write_text(json.dumps(raw))
     (tmp_path / "r.jsonl").write_text("\n".join(json.dumps(r) for r in raw) + "\n")
-    for name in ("r.json", "r.jsonl"):
-        assert main(["preview", "okta", "--ini", str(ini), "--input", str(tmp_path / name)]) == 0
+    (tmp_path / "bom.json").write_text("\ufeff" + json.dumps(raw), encoding="utf-8")  # as Windows tools write
+    (tmp_path / "bom.jsonl").write_text("\ufeff" + json.dumps(raw[0]) + "\n", encoding="utf-8")
+    for name in ("r.json", "r.jsonl", "bom.json", "bom.jsonl"):
+        assert main(["preview", "okta", "--ini", str(ini), "--input", str(tmp_path / name), "--offline"]) == 0
         record = json.loads(capsys.readouterr().out)
         assert record["USER"] == "a@x" and record["PERMISSIONS_ID"] == 3 and record["POSITION"] == "Staff"
 
@@ -135,3 +177,44 @@ def test_ini_path_from_airflow_config(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("AIRFLOW__OOMNITZA__INI_PATH", str(path))
     assert main(["validate"]) == 0
     assert str(path) in capsys.readouterr().out
+
+
+PREVIEW_CSV = "\ufeffserial,maker,office\nA1,Apple,New York Office\nB2,Dell,Atlantis\n"
+PREVIEW_SECTION = ("[csv_assets]\nenable = yes\nfilename = a.csv\nsync_field = SN\nmapping.SN = serial\n"
+                   'mapping.LOCATION = {"source": "office", "converter": "location"}\n')
+
+
+def test_preview_uses_the_runs_server_mappings_and_locations_when_oomnitza_is_reachable(
+        tmp_path, capsys, oomnitza_sandbox):
+    oomnitza_sandbox.state.mappings["CSV_assets"] = {"maker": "MANUFACTURER"}
+    ini = tmp_path / "c.ini"
+    ini.write_text(f"[oomnitza]\nurl = {oomnitza_sandbox.url}\napi_token = sandbox-token\n\n" + PREVIEW_SECTION)
+    data = tmp_path / "raw.csv"
+    data.write_text(PREVIEW_CSV)
+    assert main(["preview", "csv_assets", "--ini", str(ini), "--input", str(data)]) == 0
+    captured = capsys.readouterr()
+    assert [json.loads(line) for line in captured.out.splitlines()] == [
+        {"SN": "A1", "MANUFACTURER": "Apple", "LOCATION": "NYC-01"},
+        {"SN": "B2", "MANUFACTURER": "Dell", "LOCATION": "Atlantis"},
+    ]
+    assert "server-side mappings for 'CSV_assets' and 4 Oomnitza locations" in captured.err
+    assert "Could not lookup Location values for the following values: ['Atlantis']" in captured.err
+    assert "left out" not in captured.err
+
+
+@pytest.mark.parametrize("offline", [True, False], ids=["--offline", "unreachable"])
+def test_preview_offline_says_exactly_what_it_left_out(tmp_path, capsys, offline):
+    ini = tmp_path / "c.ini"
+    ini.write_text("[oomnitza]\nurl = http://127.0.0.1:9\napi_token = t\n\n" + PREVIEW_SECTION)
+    data = tmp_path / "raw.csv"
+    data.write_text(PREVIEW_CSV)
+    args = ["preview", "csv_assets", "--ini", str(ini), "--input", str(data)] + (["--offline"] if offline else [])
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    assert [json.loads(line) for line in captured.out.splitlines()] == [
+        {"SN": "A1", "LOCATION": "New York Office"}, {"SN": "B2", "LOCATION": "Atlantis"},
+    ]
+    [note] = [line for line in captured.err.splitlines() if line.startswith("note: offline")]
+    assert ("--offline" in note) is offline and ("Oomnitza not reachable" in note) is not offline
+    assert "left out, unlike a run: Oomnitza's server-side mappings for 'CSV_assets'" in note
+    assert "location lookups on LOCATION (values are shown unconverted)" in note

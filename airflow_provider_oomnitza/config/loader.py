@@ -21,7 +21,7 @@ from airflow_provider_oomnitza.mapping.code import (
     CONVERTER_ARGS, FILTER_ARGS, CodeError, CompiledCode, compile_body,
 )
 from airflow_provider_oomnitza.mapping.spec import (
-    MappingError, field_name_of, parse_converter, parse_spec, shadowed_keys,
+    MappingError, did_you_mean, field_name_of, parse_converter, parse_spec, shadowed_keys,
 )
 from airflow_provider_oomnitza.sources import SOURCE_TYPES, type_of_section
 from airflow_provider_oomnitza.sources.base import SourceType
@@ -32,6 +32,10 @@ CONVERTERS = "converters"
 FROM_SECRET_STORE = "<from secret store>"
 # Settings names a mapping may reference besides the section's own.
 INTERNAL_SETTINGS = frozenset({"VERSION"})
+# The task fails with the same words (operators/base.py), so validate and a run agree.
+VAULT_KEYS_UNSUPPORTED = ("reading secrets from {backend} is not supported yet; put the secret in an Airflow "
+                          "connection or env_password")
+NO_HOOK = "the {type_name} source has no hook yet, so this section cannot run; set enable = false until it has one"
 
 
 @dataclass
@@ -42,6 +46,9 @@ class Issue:
     key: str | None
     line: int | None
     message: str
+    # An error that stops a run but not the reading of the section (no hook yet, vault_keys):
+    # show-mappings and preview still work on such a section.
+    runtime: bool = False
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path
@@ -67,6 +74,8 @@ class SectionConfig:
     issues: list[Issue] = field(default_factory=list)
     mapping_lines: dict[str, int] = field(default_factory=dict)
     key_lines: dict[str, int] = field(default_factory=dict)
+    # Each setting's value as written in the INI (non-empty ones), for {"setting": ...} mappings.
+    written: dict[str, str] = field(default_factory=dict)
 
     def line_of(self, key: str) -> int:
         return self.key_lines.get(key, self.line)
@@ -88,6 +97,19 @@ class SectionConfig:
         assert self.source and self.settings is not None
         return self.source.mapping_name_of(self.settings)  # type: ignore[arg-type]
 
+    def mapping_settings(self, values: dict[str, Any]) -> dict[str, Any]:
+        """What ``{"setting": ...}`` sends: the settings ``values`` (resolved, typed), except that list and
+        boolean settings are sent as the user wrote them (``"SERIAL_NUMBER"``, not ``["SERIAL_NUMBER"]``),
+        as the original did; an unwritten list is its items joined with ", ". Numbers stay numbers."""
+        out = dict(values)
+        for key, value in values.items():
+            if isinstance(value, (list, bool)):
+                if key in self.written:
+                    out[key] = self.written[key]
+                elif isinstance(value, list):
+                    out[key] = ", ".join(map(str, value))
+        return out
+
     def effective_mappings(self, server_mappings: dict[str, Any] | None = None) -> EffectiveMappings:
         """Mappings as a run would use them; ``server_mappings=None`` means offline."""
         assert self.source and isinstance(self.settings, CommonSettings)
@@ -104,6 +126,13 @@ class Config:
 
     def enabled_sections(self) -> list[SectionConfig]:
         return [s for s in self.sections.values() if s.enabled]
+
+    def warnings_for(self, section: SectionConfig) -> list[Issue]:
+        """Warnings that concern a section's runs: its own, [oomnitza]'s and the file's ([converters])."""
+        out = [i for i in self.issues if i.severity == "warning"]
+        if self.oomnitza:
+            out += self.oomnitza.warnings
+        return out + section.warnings
 
     def all_issues(self) -> list[Issue]:
         out = list(self.issues)
@@ -131,8 +160,8 @@ class _Loader:
         self.converters: dict[str, CompiledCode] = {}
         self.broken_converters: set[str] = set()
 
-    def issue(self, severity, section, key, line, message) -> Issue:
-        return Issue(severity, self.ini.path, section, key, line, message)
+    def issue(self, severity, section, key, line, message, runtime: bool = False) -> Issue:
+        return Issue(severity, self.ini.path, section, key, line, message, runtime)
 
     def load(self) -> Config:
         for line, message in self.ini.problems:
@@ -150,10 +179,6 @@ class _Loader:
             for name, section in self.ini.sections.items()
             if name not in (OOMNITZA, CONVERTERS)
         }
-        if sections and not any(s.enabled for s in sections.values()):
-            self.file_issues.append(
-                self.issue("warning", None, "enable", None, "no section is enabled (set enable = true in one)")
-            )
         return Config(self.ini.path, oomnitza, sections, self.converters, self.file_issues)
 
     # -- [converters] -------------------------------------------------------------------------
@@ -193,7 +218,12 @@ class _Loader:
                     "warning", sec.name, key, value.line, f"unknown setting for {sec.type_name}, ignored{suggestion}"
                 ))
         values: dict[str, Any] = {k: v.value for k, v in raw.items() if k in fields and v.value != ""}
+        sec.written = dict(values)
         vault_keys = values.get("vault_keys", "").split() if isinstance(values.get("vault_keys"), str) else []
+        if vault_keys:
+            backend = values.get("vault_backend") or fields["vault_backend"].default
+            sec.issues.append(self.issue("error", sec.name, "vault_keys", raw["vault_keys"].line,
+                                         VAULT_KEYS_UNSUPPORTED.format(backend=backend), runtime=True))
         for key in vault_keys:
             if key not in fields:
                 sec.issues.append(self.issue("error", sec.name, "vault_keys", raw["vault_keys"].line,
@@ -265,6 +295,9 @@ class _Loader:
         sec.settings = self._validate_settings(sec, source.settings, settings_raw)
         if sec.settings is not None:
             self._check_mappings(sec)
+        if sec.enabled and source.hook is None:  # the one place that says whether a source can run
+            sec.issues.append(self.issue("error", sec.name, "enable", options["enable"].line,
+                                         NO_HOOK.format(type_name=type_name), runtime=True))
         return sec
 
     def _enabled(self, sec: SectionConfig, value: IniValue | None) -> bool:
@@ -292,12 +325,16 @@ class _Loader:
 
     def _read_mapping(self, sec: SectionConfig, key: str, value: IniValue) -> None:
         shown = "mapping." + key.split(".", 1)[1].upper()  # option names are lower-cased when read
+        ignored: list[str] = []
         try:
             name = field_name_of(key)
-            spec = parse_spec(value.value)
+            spec = parse_spec(value.value, ignored)
         except MappingError as exc:
             sec.issues.append(self.issue("error", sec.name, shown, value.line, str(exc)))
             return
+        shown = f"mapping.{name}"
+        for message in ignored:
+            sec.issues.append(self.issue("warning", sec.name, shown, value.line, message))
         if name in sec.ini_mappings:
             sec.issues.append(self.issue(
                 "warning", sec.name, key, value.line,
@@ -321,7 +358,9 @@ class _Loader:
                 ))
             if spec.get("setting") and spec["setting"] not in setting_names:
                 sec.issues.append(self.issue(
-                    "error", sec.name, key, line, f"'{spec['setting']}' is not a setting of {sec.type_name}"
+                    "warning", sec.name, key, line,
+                    f"'{spec['setting']}' is not a setting of {sec.type_name}, so the field is sent empty, as the "
+                    f"original did{did_you_mean(spec['setting'], setting_names)}",
                 ))
             for shadowed in shadowed_keys(default, spec):
                 sec.issues.append(self.issue(

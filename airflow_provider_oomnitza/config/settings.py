@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
+from pydantic_core import PydanticCustomError
 
 from airflow_provider_oomnitza.config.types import Bool, FieldList, Int, Secret, WordList, setting
 
@@ -25,6 +26,9 @@ def schedule_problem(value: str) -> str | None:
 
     return None if croniter.is_valid(value) else f"{SCHEDULE_EXPECTED}, got {value!r}"
 
+
+SYNC_FIELD_EXAMPLE = "SERIAL_NUMBER"
+SYNC_FIELD_MISSING = f"missing required setting (e.g. {SYNC_FIELD_EXAMPLE}): the Oomnitza field(s) identifying an asset"
 
 SslProtocol = Literal["", "ssl", "sslv23", "ssl23", "tls", "tls1", "tls1_1", "tls1_2", "tls1_3"]
 
@@ -71,7 +75,9 @@ class CommonSettings(SettingsModel):
     update_only: Bool = setting(False, doc="Only update records in Oomnitza, never create.")
     vault_keys: WordList = setting([], doc="Settings to load from the secret store.")
     vault_backend: Literal["keyring", "vault"] = setting("keyring", doc="Secret store for vault_keys.")
-    sync_field: FieldList = setting([], doc="Oomnitza field(s) identifying a record, comma-separated.")
+    # Validated even when absent, so that AssetSettings' check runs whichever base class declares the field.
+    sync_field: FieldList = setting([], doc="Oomnitza field(s) identifying a record, comma-separated.",
+                                    validate_default=True)
     schedule: str = setting("", doc="Cron expression or preset for this section's DAG.")
     conn_id: str = setting("", doc="Airflow connection with this section's URL and credentials (instead of the INI's).")
 
@@ -97,15 +103,17 @@ class AssetSettings(CommonSettings):
     """Sections whose records are Oomnitza assets."""
 
     sync_field: FieldList = setting(
-        doc="Oomnitza field(s) identifying an asset (serial number is typical).",
-        example="24DCF85294E411E38A52066B556BA4EE",
+        [], doc="Oomnitza field(s) identifying an asset (serial number is typical).",
+        example=SYNC_FIELD_EXAMPLE, validate_default=True,
     )
 
     @field_validator("sync_field")
     @classmethod
-    def _sync_field_not_empty(cls, value: list[str]) -> list[str]:
+    def _sync_field_required(cls, value: list[str]) -> list[str]:
+        """Required for every asset type, whatever its other base classes (a validator is inherited through
+        the whole MRO; a field's required-ness is not: ``CsvSource`` would bring the optional one)."""
         if not value:
-            raise ValueError("expected at least one Oomnitza field name")
+            raise PydanticCustomError("missing_sync_field", SYNC_FIELD_MISSING)
         return value
 
 

@@ -96,7 +96,7 @@ Secret = SecretStr
 REQUIRED = ...
 
 
-def setting(default: Any = REQUIRED, *, example: Any = None, doc: str = "") -> Any:
+def setting(default: Any = REQUIRED, *, example: Any = None, doc: str = "", validate_default: bool = False) -> Any:
     """Declare a setting: its default (``REQUIRED`` if none), the example ``generate-ini`` writes, a line of doc."""
     extra = {} if example is None else {"example": example}
-    return Field(default, description=doc, json_schema_extra=extra)
+    return Field(default, description=doc, json_schema_extra=extra, validate_default=validate_default or None)

@@ -9,7 +9,9 @@ from airflow_provider_oomnitza.config.settings import CommonSettings, UserSettin
 from airflow_provider_oomnitza.mapping.spec import merge_server_mappings, merge_specs
 from airflow_provider_oomnitza.sources.base import SourceType
 
-USER_REQUIRED = ("USER", "EMAIL")
+# A user record is identified by USER unless sync_field says otherwise. Connector 1.x also forced
+# EMAIL on every user source; 2.x dropped that (only LDAP's default mappings mark EMAIL required).
+DEFAULT_USER_SYNC_FIELDS = ("USER",)
 
 
 @dataclass
@@ -44,11 +46,10 @@ def build_mappings(
         if settings.default_position.lower() != "unused":
             mappings.setdefault("POSITION", {"setting": "default_position"})
         mappings.setdefault("PERMISSIONS_ID", {"setting": "default_role"})
-        sync_fields = list(settings.sync_field) or ["USER"]
-        required = list(dict.fromkeys([*USER_REQUIRED, *sync_fields]))
+        sync_fields = list(settings.sync_field) or list(DEFAULT_USER_SYNC_FIELDS)
     else:
         sync_fields = list(settings.sync_field)
-        required = sync_fields
+    required = sync_fields
 
     result = EffectiveMappings(mappings, sync_fields)
     offline = server_mappings is None and settings.use_server_map
@@ -56,11 +57,7 @@ def build_mappings(
         if name in mappings:
             mappings[name]["required"] = True
             continue
-        message = (
-            f"the identifying field {name} has no mapping; add mapping.{name} = {{\"source\": \"...\"}}"
-            if name in sync_fields
-            else f"user records need mapping.{name}"
-        )
+        message = f"the identifying field {name} has no mapping; add mapping.{name} = {{\"source\": \"...\"}}"
         if offline:
             result.warnings.append(message + " (unless Oomnitza's server-side mappings provide it)")
         else:

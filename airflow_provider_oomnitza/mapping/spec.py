@@ -13,6 +13,8 @@ fields the source type always adds, then required-field rules.
 from __future__ import annotations
 
 import copy
+import difflib
+import json
 import re
 from typing import Any
 
@@ -35,24 +37,36 @@ def field_name_of(key: str) -> str:
     return name.upper()
 
 
-def parse_spec(raw: str) -> dict[str, Any]:
-    """Parse one ``mapping.X`` value: JSON, or a Python-literal dict as the spec's examples are written."""
+def parse_spec(raw: str, warnings: list[str] | None = None) -> dict[str, Any]:
+    """Parse one ``mapping.X`` value: JSON, a Python-literal dict as the spec's examples are written, or a
+    bare source name (``mapping.NOTES = notes`` is ``{"source": "notes"}``, as in the original).
+
+    What the original ignored (unknown keys) is dropped with a message appended to ``warnings``.
+    """
     value: Any
+    text = raw.strip()
     try:
-        value = parse_literal(raw)
+        value = json.loads(text)
     except ValueError:
-        raise MappingError(f'expected a JSON object such as {{"source": "field"}}, got {raw!r}') from None
+        if text and text[0] not in "{[(\"'":
+            return {"source": text}
+        try:
+            value = parse_literal(text)
+        except ValueError:
+            raise MappingError(f'expected a JSON object such as {{"source": "field"}}, got {raw!r}') from None
     if isinstance(value, tuple) and len(value) == 1 and isinstance(value[0], dict):
         value = value[0]  # a trailing comma, as in the spec's default-mapping listings
     if not isinstance(value, dict):
         raise MappingError(f'expected a JSON object such as {{"source": "field"}}, got {raw!r}')
-    return check_spec(value)
+    return check_spec(value, warnings)
 
 
-def check_spec(spec: dict[str, Any]) -> dict[str, Any]:
-    unknown = [k for k in spec if k not in SPEC_KEYS]
-    if unknown:
-        raise MappingError(f"unknown key(s) {', '.join(map(repr, unknown))}; expected some of {', '.join(SPEC_KEYS)}")
+def check_spec(spec: dict[str, Any], warnings: list[str] | None = None) -> dict[str, Any]:
+    for key in [k for k in spec if k not in SPEC_KEYS]:
+        del spec[key]
+        if warnings is not None:
+            warnings.append(f"unknown key {key!r} is ignored, as the original did{did_you_mean(str(key), SPEC_KEYS)} "
+                            f"(expected some of {', '.join(SPEC_KEYS)})")
     for key in ("source", "setting", "converter"):
         if key in spec and spec[key] is not None and not isinstance(spec[key], str):
             raise MappingError(f"'{key}' must be a string, got {spec[key]!r}")
@@ -64,6 +78,11 @@ def check_spec(spec: dict[str, Any]) -> dict[str, Any]:
         except ValueError as exc:
             raise MappingError(f"'required': {exc}") from None
     return spec
+
+
+def did_you_mean(word: str, known) -> str:
+    hint = difflib.get_close_matches(word, list(known), n=1)
+    return f"; did you mean {hint[0]!r}?" if hint else ""
 
 
 def is_required(spec: dict[str, Any]) -> bool:

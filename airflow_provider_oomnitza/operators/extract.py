@@ -23,6 +23,8 @@ class OomnitzaExtractOperator(OomnitzaSectionOperator):
 
     def execute(self, context) -> list[dict[str, Any]]:
         config, section = self.load()
+        for issue in config.warnings_for(section):  # where users look: the top of the first task's log
+            self.log.warning("config.ini: %s", issue)
         params = self.run_params(context)
         storage = self.storage(context)
         settings = self.settings_of(section)

@@ -25,7 +25,7 @@ class OomnitzaMapOperator(OomnitzaChunkOperator):
         converter_context = ConverterContext(log=self.log, locations=lambda: self.oomnitza_hook(config).get_locations())
         mapper = RecordMapper(
             plan["mappings"],
-            self.settings_of(section),
+            section.mapping_settings(self.settings_of(section)),  # {"setting": ...} as written
             sync_fields=plan["sync_fields"],
             record_filter=section.record_filter,
             custom_converters=config.converters,

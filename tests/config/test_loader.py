@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_oomnitza.config.loader import FROM_SECRET_STORE, load_config
+from airflow_provider_oomnitza.sources import SOURCE_TYPES
 
 HERE = Path(__file__).parent
 BROKEN = sorted((HERE / "broken").glob("*.ini"))
@@ -66,16 +67,16 @@ def test_spec_example_config_gives_the_errors_its_values_deserve():
 ])
 def test_booleans_accept_the_usual_words_in_any_case(tmp_path, word, expected):
     # The original read TRUE as false, which silently disabled TLS checks.
-    path = write(tmp_path, f"[okta]\nenable = {word}\napi_token = t\ndefault_role = 1\n"
+    path = write(tmp_path, f"[csv_users]\nenable = {word}\nfilename = u.csv\ndefault_role = 1\n"
                            f"default_position = E\nverify_ssl = {word}\n")
-    section = load_config(path).sections["okta"]
+    section = load_config(path).sections["csv_users"]
     assert section.ok
     assert section.enabled is expected
     assert section.settings.verify_ssl is expected
 
 
 def test_unknown_keys_warn_with_a_suggestion_and_are_ignored(tmp_path):
-    path = write(tmp_path, "[okta]\nenable = yes\napi_token = t\ndefault_role = 1\ndefault_position = E\n"
+    path = write(tmp_path, "[okta]\nenable = no\napi_token = t\ndefault_role = 1\ndefault_position = E\n"
                            "verify_sll = false\n")
     config = load_config(path)
     assert config.sections["okta"].ok
@@ -104,11 +105,40 @@ def test_default_section_applies_to_every_section(tmp_path):
     assert config.oomnitza.settings.verify_ssl is False
 
 
-def test_vault_keys_stand_in_for_required_secrets(tmp_path):
-    path = write(tmp_path, "[okta]\nenable = 1\ndefault_role = 1\ndefault_position = E\nvault_keys = api_token\n")
-    section = load_config(path).sections["okta"]
-    assert section.ok
+def test_vault_keys_are_an_error_with_the_tasks_message_and_stand_in_for_required_secrets(tmp_path):
+    path = write(tmp_path, "[okta]\nenable = 0\ndefault_role = 1\ndefault_position = E\nvault_keys = api_token\n"
+                           "vault_backend = vault\n")
+    config = load_config(path)
+    section = config.sections["okta"]
+    # the same words as the task's failure, and no "missing api_token" on top of it
+    assert errors(config, path) == [
+        "FILE:9: [okta] vault_keys: reading secrets from vault is not supported yet; put the secret in an Airflow "
+        "connection or env_password"
+    ]
     assert section.settings.api_token.get_secret_value() == FROM_SECRET_STORE
+
+
+def test_vault_keys_in_oomnitza_are_an_error_too(tmp_path):
+    path = tmp_path / "c.ini"
+    path.write_text("[oomnitza]\nurl = https://o\nvault_keys = api_token\n")
+    assert errors(load_config(path), path) == [
+        "FILE:3: [oomnitza] vault_keys: reading secrets from keyring is not supported yet; put the secret in an "
+        "Airflow connection or env_password"
+    ]
+
+
+def test_an_enabled_section_whose_source_has_no_hook_is_an_error(tmp_path):
+    hookless = sorted(n for n, s in SOURCE_TYPES.items() if s.hook is None)
+    assert hookless, "every source has a hook: this test has nothing left to check"
+    name = hookless[0]
+    body = f"[{name}]\nenable = %s\n"
+    config = load_config(write(tmp_path, body % "yes"))
+    assert [(i.key, i.message) for i in config.sections[name].errors][-1] == (
+        "enable", f"the {name} source has no hook yet, so this section cannot run; set enable = false until it has one")
+    assert not any("no hook" in i.message for i in load_config(write(tmp_path, body % "no")).all_issues())
+    with_hook = sorted(n for n, s in SOURCE_TYPES.items() if s.hook)
+    config = load_config(write(tmp_path, "".join(f"[{n}]\nenable = yes\n" for n in with_hook)))
+    assert not any("no hook" in i.message for i in config.all_issues())
 
 
 def test_env_password_missing_here_is_a_warning_not_an_error(tmp_path):
@@ -141,7 +171,7 @@ def test_record_attribute_access_in_a_filter_warns(tmp_path):
 
 
 def test_single_quoted_and_trailing_comma_mappings_from_the_spec_are_read(tmp_path):
-    path = write(tmp_path, "[okta]\nenable = 1\napi_token = t\ndefault_role = 1\ndefault_position = E\n"
+    path = write(tmp_path, "[okta]\nenable = 0\napi_token = t\ndefault_role = 1\ndefault_position = E\n"
                            "mapping.PHONE =                {'source': \"profile.mobilePhone\"},\n")
     section = load_config(path).sections["okta"]
     assert section.ok
@@ -169,3 +199,77 @@ def test_secrets_are_masked_in_values_unless_revealed(tmp_path):
 def test_missing_file_raises_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="config file not found"):
         load_config(tmp_path / "nope.ini")
+
+
+ASSET_TYPES = sorted(n for n, s in SOURCE_TYPES.items() if s.record_type == "assets")
+USER_TYPES = sorted(n for n, s in SOURCE_TYPES.items() if s.record_type == "users")
+
+
+def test_every_source_type_is_an_asset_or_a_user_type():
+    assert set(ASSET_TYPES) | set(USER_TYPES) == set(SOURCE_TYPES)
+    assert {"csv_assets", "json_assets", "ldap_assets", "casper"} <= set(ASSET_TYPES)
+
+
+@pytest.mark.parametrize("empty", ["", "sync_field =\n", "sync_field = ,\n"], ids=["absent", "empty", "comma"])
+def test_every_asset_section_without_sync_field_is_refused_at_load(tmp_path, empty):
+    # The original refuses it ("Missing setting value for sync_field"); without it every record is refused by
+    # Oomnitza. Must hold whatever the settings model's base classes are (CsvSource before AssetSettings...).
+    path = write(tmp_path, "".join(f"[{name}]\nenable = true\n{empty}\n" for name in SOURCE_TYPES))
+    config = load_config(path)
+    refused = sorted(
+        name for name, section in config.sections.items()
+        if any(i.key == "sync_field" and i.message.startswith("missing required setting") for i in section.errors)
+    )
+    assert refused == ASSET_TYPES
+
+
+def test_user_sections_need_no_sync_field(tmp_path):
+    path = write(tmp_path, "[csv_users]\nenable = true\nfilename = u.csv\ndefault_role = 1\ndefault_position = E\n"
+                           'mapping.USER = {"source": "login"}\n')
+    section = load_config(path).sections["csv_users"]
+    assert section.ok, section.errors
+    assert section.effective_mappings({}).sync_fields == ["USER"]
+
+
+def test_a_bare_source_name_is_a_source_mapping_as_in_the_original(tmp_path):
+    path = write(tmp_path, "[csv_assets]\nenable = 1\nfilename = a.csv\nsync_field = SERIAL\nmapping.SERIAL = serial\n"
+                           "mapping.NOTES = notes\nmapping.OWNER = general.owner name\n")
+    config = load_config(path)
+    section = config.sections["csv_assets"]
+    assert section.ok and not warnings(config, path)
+    assert section.ini_mappings == {"SERIAL": {"source": "serial"}, "NOTES": {"source": "notes"},
+                                    "OWNER": {"source": "general.owner name"}}
+
+
+def test_unknown_spec_keys_and_unknown_settings_warn_with_file_line_section_and_key(tmp_path):
+    # The original ignored both; a file that ran there keeps running here.
+    path = write(tmp_path, "[okta]\nenable = 0\napi_token = t\ndefault_role = 25\ndefault_position = E\n"
+                           'mapping.PHONE = {"source": "profile.mobilePhone", "convertor": "split"}\n'
+                           'mapping.PERMISSIONS_ID = {"setting": "default_rol"}\n'
+                           'mapping.TITLE = {"setting": "nope"}\n')
+    config = load_config(path)
+    section = config.sections["okta"]
+    assert section.ok
+    assert warnings(config, path) == [
+        "FILE:10: [okta] mapping.PHONE: unknown key 'convertor' is ignored, as the original did; did you mean "
+        "'converter'? (expected some of source, setting, hardcoded, converter, required, type)",
+        "FILE:11: [okta] mapping.PERMISSIONS_ID: 'default_rol' is not a setting of okta, so the field is sent "
+        "empty, as the original did; did you mean 'default_role'?",
+        "FILE:12: [okta] mapping.TITLE: 'nope' is not a setting of okta, so the field is sent empty, as the "
+        "original did",
+    ]
+    assert section.ini_mappings["PHONE"] == {"source": "profile.mobilePhone"}
+
+
+@pytest.mark.parametrize("value,message", [
+    ("", "expected a JSON object"),
+    ('"mail"', "expected a JSON object"),
+    ("42", "expected a JSON object"),
+    ('{"source": "x", "type": "callable"}', "'type' must be one of"),
+    ('{"source": "x"', "expected a JSON object"),
+])
+def test_mapping_values_the_original_failed_on_stay_errors(tmp_path, value, message):
+    path = write(tmp_path, f"[csv_assets]\nenable = 1\nfilename = a.csv\nsync_field = S\nmapping.S = s\n"
+                           f"mapping.X = {value}\n")
+    [error] = load_config(path).sections["csv_assets"].errors
+    assert (error.key, error.line) == ("mapping.X", 10) and message in error.message

@@ -7,7 +7,7 @@ from tests.simulators import airwatch as aw
 from tests.simulators.base import SimulatorThread
 
 NOW = 1_790_000_000.0
-DAG_ID = "oomnitza_airwatch"
+DAG_ID = "airwatch_sync"
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from airflow_provider_oomnitza.hooks.appledep import AppleDepHook
 from tests.simulators import appledep as dep
 from tests.simulators.base import SimulatorThread
 
-DAG_ID = "oomnitza_appledep"
+DAG_ID = "appledep_sync"
 
 
 def epoch(iso: str) -> int:

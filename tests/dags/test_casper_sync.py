@@ -35,7 +35,7 @@ def test_computers_arrive_field_by_field(sync_env, jamf):
         'mapping.DEPARTMENT = {"source": "location.department"}\n'
         'mapping.DEPT_CODE = {"converter": "casper_extension_attribute:attr=Department Code"}\n'
         'mapping.OS_VERSION = {"source": "hardware.os_build"}\n')))
-    run = env.run("oomnitza_casper")
+    run = env.run("casper_sync")
     assert run.state == "success"
     classic = [inv.classic_computer(c) for c in inv.computers.values()]
     with_serial = [c for c in classic if c["general"]["serial_number"]]
@@ -63,7 +63,7 @@ def test_computers_arrive_field_by_field(sync_env, jamf):
     assert any(v["PURCHASE_DATE"] == "" for v in values) and any(isinstance(v["PURCHASE_DATE"], int) for v in values)
     assert any(v["DEPT_CODE"] is None for v in values) and any(v["DEPT_CODE"] for v in values)
     assert any(v["DEPARTMENT"] for v in values) and any(v["ASSIGNED_TO"] == "" for v in values)
-    report = env.report("oomnitza_casper", run)
+    report = env.report("casper_sync", run)
     assert {k: report[k] for k in ("extracted", "mapped", "missing", "pushed", "oomnitza_added")} == {
         "extracted": len(classic), "mapped": len(with_serial), "missing": len(classic) - len(with_serial),
         "pushed": len(with_serial), "oomnitza_added": len(with_serial)}
@@ -78,7 +78,7 @@ def test_mobile_devices_from_a_casper_mdm_section_with_an_api_client(sync_env, j
     env.write_ini(section(jamf, "casper.MDM", "sync_type = mobiledevices\ngroup_name = Field iPads\n"
                                               'mapping.CARRIER = {"source": "network.home_carrier_network"}\n',
                           credentials=client))
-    run = env.run("oomnitza_casper_MDM")
+    run = env.run("casper_MDM_sync")
     assert run.state == "success"
     members = inv.mobile_device_groups["Field iPads"].members
     classic = [inv.classic_mobile(inv.mobile_devices[i]) for i in members]
@@ -99,7 +99,7 @@ def test_mobile_devices_from_a_casper_mdm_section_with_an_api_client(sync_env, j
     }
     assert len(expected) >= 5 and stored(env.sandbox) == expected
     assert any(v["IMEI__MEID"] for v in expected.values()) and any(v["CARRIER"] == "" for v in expected.values())
-    report = env.report("oomnitza_casper_MDM", run)
+    report = env.report("casper_MDM_sync", run)
     assert report["extracted"] == len(members) and report["pushed"] == len(expected)
     by_path = jamf.state.stats.by_path
     assert by_path["/api/oauth/token"] == 1 and by_path["/JSSResource/mobiledevicegroups/name/Field iPads"] == 1
@@ -109,7 +109,7 @@ def test_mobile_devices_from_a_casper_mdm_section_with_an_api_client(sync_env, j
 def test_refused_credentials_fail_the_extract_with_a_clear_message(sync_env, jamf, capsys):
     env = sync_env
     env.write_ini(section(jamf, credentials=f"username = {USER}\npassword = wrong\n"))
-    run = env.run("oomnitza_casper")
+    run = env.run("casper_sync")
     assert run.state == "failed"
     assert (f"JamfConfigError: [casper] Jamf Pro at {jamf.url} refused the account 'admin' (POST /api/v1/auth/token: "
             "401 Unauthorized") in capsys.readouterr().out
@@ -123,9 +123,9 @@ def test_an_empty_inventory_is_a_successful_run_of_nothing(sync_env):
     env = sync_env
     with SimulatorThread(build_app(JamfState(0, 0))) as empty:
         env.write_ini(section(empty))
-        run = env.run("oomnitza_casper")
+        run = env.run("casper_sync")
     assert run.state == "success"
-    report = env.report("oomnitza_casper", run)
+    report = env.report("casper_sync", run)
     assert (report["extracted"], report["pushed"], report["failed_chunks"]) == (0, 0, 0)
     assert env.sandbox.state.records("assets") == []
 
@@ -134,13 +134,13 @@ def test_update_only_changes_known_assets_and_creates_none(sync_env, jamf):
     env, inv = sync_env, jamf.state.inventory
     known = next(c for c in inv.computers.values() if c["serial"])
     env.write_ini(section(jamf, extra="update_only = true\n"))
-    run = env.run("oomnitza_casper")
+    run = env.run("casper_sync")
     assert run.state == "success" and env.sandbox.state.records("assets") == []
-    report = env.report("oomnitza_casper", run)
+    report = env.report("casper_sync", run)
     assert report["oomnitza_added"] == 0 and report["oomnitza_skipped"] == report["pushed"] > 0
     env.write_ini(section(jamf, extra='mapping.MODEL = {"source": "general.udid"}\n'))
-    assert env.run("oomnitza_casper").state == "success"  # creates them, with MODEL = the udid
+    assert env.run("casper_sync").state == "success"  # creates them, with MODEL = the udid
     env.write_ini(section(jamf, extra="update_only = true\n"))
-    run = env.run("oomnitza_casper")
+    run = env.run("casper_sync")
     assert stored(env.sandbox)[known["serial"]]["MODEL"] == inv.classic_computer(known)["hardware"]["model"]
-    assert env.report("oomnitza_casper", run)["oomnitza_updated"] == report["pushed"]
+    assert env.report("casper_sync", run)["oomnitza_updated"] == report["pushed"]

@@ -25,9 +25,17 @@ def dagbag():
 
 
 def test_dag_ids_keep_the_suffix_readable():
-    assert dag_id_for("casper") == "oomnitza_casper"
-    assert dag_id_for("casper.MDM") == "oomnitza_casper_MDM"
-    assert dag_id_for("ldap.Contractors EU") == "oomnitza_ldap_Contractors_EU"
+    assert dag_id_for("casper") == "casper_sync"
+    assert dag_id_for("casper.MDM") == "casper_MDM_sync"
+    assert dag_id_for("ldap.Contractors EU") == "ldap_Contractors_EU_sync"
+
+
+def test_sections_whose_dag_ids_collide_are_refused(ini):
+    ini.write_text(OOMNITZA + f"[casper.MDM EU]\n{CASPER}\n[casper.MDM.EU]\n{CASPER}")
+    bag = dagbag()
+    assert bag.dag_ids == ["casper_MDM_EU_sync"]
+    [error] = bag.import_errors.values()
+    assert "[casper.MDM.EU]: its DAG id casper_MDM_EU_sync is the same as [casper.MDM EU]'s" in error
 
 
 def test_one_dag_per_enabled_section_with_its_settings(ini):
@@ -36,8 +44,8 @@ def test_one_dag_per_enabled_section_with_its_settings(ini):
                    "default_position = E\n")
     bag = dagbag()
     assert not bag.import_errors
-    assert sorted(bag.dag_ids) == ["oomnitza_casper", "oomnitza_casper_MDM"]
-    casper, mdm = bag.dags["oomnitza_casper"], bag.dags["oomnitza_casper_MDM"]
+    assert sorted(bag.dag_ids) == ["casper_MDM_sync", "casper_sync"]
+    casper, mdm = bag.dags["casper_sync"], bag.dags["casper_MDM_sync"]
     assert casper.max_active_runs == 1
     assert casper.timetable.expression == "0 6 * * *" and mdm.timetable.expression == "0 0 * * *"
     assert casper.tags == {"oomnitza", "casper", "assets"}
@@ -54,7 +62,7 @@ def test_one_dag_per_enabled_section_with_its_settings(ini):
 
 def test_no_schedule_unless_configured(ini):
     ini.write_text(OOMNITZA.replace("schedule = @daily\n", "") + f"[casper]\n{CASPER}")
-    assert type(dagbag().dags["oomnitza_casper"].timetable).__name__ == "NullTimetable"
+    assert type(dagbag().dags["casper_sync"].timetable).__name__ == "NullTimetable"
 
 
 def test_a_broken_section_is_an_import_error_and_healthy_sections_keep_their_dags(ini):
@@ -62,7 +70,7 @@ def test_a_broken_section_is_an_import_error_and_healthy_sections_keep_their_dag
                    "[okta]\nenable = 1\napi_token = t\ndefault_role = 1\ndefault_position = E\n"
                    "schedule = every day\n")
     bag = dagbag()
-    assert bag.dag_ids == ["oomnitza_casper"]
+    assert bag.dag_ids == ["casper_sync"]
     [(path, error)] = bag.import_errors.items()
     assert path.endswith("oomnitza_config_check.py")
     assert f"{ini}:19: [casper.broken] verify_ssl: expected true/false" in error
@@ -90,7 +98,7 @@ def test_loading_the_dag_file_makes_no_network_connection(ini, monkeypatch):
     monkeypatch.setattr(socket, "create_connection", lambda *a, **k: refuse(None, a[0]))
     monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: refuse(None, a[0]))
     dags = create_dags()
-    assert sorted(dags) == ["oomnitza_casper", "oomnitza_csv_assets"]
+    assert sorted(dags) == ["casper_sync", "csv_assets_sync"]
     assert attempts == []
 
 
@@ -98,8 +106,8 @@ def test_only_the_dag_a_worker_asks_for_is_built(ini, monkeypatch):
     ini.write_text(OOMNITZA + f"[casper]\n{CASPER}\n[casper.MDM]\n{CASPER}")
     from airflow.sdk.definitions.context import _AIRFLOW_PARSING_CONTEXT_DAG_ID
 
-    monkeypatch.setenv(_AIRFLOW_PARSING_CONTEXT_DAG_ID, "oomnitza_casper_MDM")
-    assert list(create_dags()) == ["oomnitza_casper_MDM"]
+    monkeypatch.setenv(_AIRFLOW_PARSING_CONTEXT_DAG_ID, "casper_MDM_sync")
+    assert list(create_dags()) == ["casper_MDM_sync"]
 
 
 def test_parsing_imports_no_hook_or_client_library(ini):
@@ -120,3 +128,23 @@ def test_parsing_imports_no_hook_or_client_library(ini):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_sections_warnings_show_in_its_dag_docs_and_at_the_top_of_its_extract_log(sync_env, capsys):
+    env = sync_env
+    data = env.write("a.csv", "serial\nA1\n")
+    env.write_ini(f"[csv_assets]\nenable = yes\nfilename = {data}\nsync_field = SN\nuse_server_map = no\n"
+                  "mapping.SN = serial\nworkerz = 3\n\n[csv_assets.other]\nenable = yes\nfilename = x.csv\n"
+                  "sync_field = SN\nmapping.SN = serial\n", oomnitza_extra="batch_sise = 10\n")
+    bag = env.dagbag()
+    own = f"{env.ini}:13: [csv_assets] workerz: unknown setting for csv_assets, ignored"
+    oomnitza = f"{env.ini}:5: [oomnitza] batch_sise: unknown setting for oomnitza, ignored; did you mean 'batch_size'?"
+    doc = bag.dags["csv_assets_sync"].doc_md
+    assert "## Warnings from config.ini" in doc and own in doc and oomnitza in doc
+    other = bag.dags["csv_assets_other_sync"].doc_md
+    assert oomnitza in other and own not in other
+    capsys.readouterr()
+    assert env.run("csv_assets_sync").state == "success"
+    log = capsys.readouterr().out
+    assert f"config.ini: {own}" in log and f"config.ini: {oomnitza}" in log
+    assert log.index(own) < log.index("Extracted 1 records")

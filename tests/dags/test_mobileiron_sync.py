@@ -35,7 +35,7 @@ def stored(sandbox, key="SERIAL_NUMBER"):
 def test_cloud_default_mappings_and_the_checkin_filter_field_by_field(sync_env, mobileiron):
     env = sync_env
     env.write_ini(section(mobileiron, extra='partitions = ["Drivers", "Kiosks"]\n'))
-    run = env.run("oomnitza_mobileiron")
+    run = env.run("mobileiron_sync")
     assert run.state == "success"
     chosen = [d for d in mobileiron.state.cloud if d["dmPartitionId"] in (100002, 100004)]
     recent = [d for d in chosen if d["lastCheckin"] is not None and d["lastCheckin"] >= CUTOFF_MS]
@@ -47,7 +47,7 @@ def test_cloud_default_mappings_and_the_checkin_filter_field_by_field(sync_env, 
         "MAC_ADDRESS": d["wifiMacAddress"], "IMEI__MEID": d["imei"], "ASSIGNED_TO": d["uid"],
         "LAST_SEEN": d["lastCheckin"] // 1000,
     } for d in with_serial}
-    report = env.report("oomnitza_mobileiron", run)
+    report = env.report("mobileiron_sync", run)
     assert {k: report[k] for k in ("extracted", "mapped", "missing", "pushed", "oomnitza_added")} == {
         "extracted": len(recent), "mapped": len(with_serial), "missing": len(recent) - len(with_serial),
         "pushed": len(with_serial), "oomnitza_added": len(with_serial),
@@ -59,7 +59,7 @@ def test_core_dotted_fields_map_unchanged(sync_env, mobileiron):
     env.write_ini(section(mobileiron, name="mobileiron.core", extra=(
         "api_version = 2\n"  # Core's own default mappings, plus one of a dotted key with a space
         'mapping.UDID = {"source": "ios.iPhone UDID"}\n')))
-    run = env.run("oomnitza_mobileiron_core")
+    run = env.run("mobileiron_core_sync")
     assert run.state == "success"
 
     def epoch(text):
@@ -75,13 +75,13 @@ def test_core_dotted_fields_map_unchanged(sync_env, mobileiron):
         "ASSIGNED_TO": d.get("user.email_address"), "LAST_SEEN": epoch(d.get("common.last_connected_at")),
         "UDID": d.get("ios.iPhone UDID"),
     } for d in devices}
-    assert env.report("oomnitza_mobileiron_core", run)["extracted"] == len(mobileiron.state.core)
+    assert env.report("mobileiron_core_sync", run)["extracted"] == len(mobileiron.state.core)
 
 
 def test_bad_credentials_fail_the_run_and_send_nothing(sync_env, mobileiron, capsys):
     env = sync_env
     env.write_ini(section(mobileiron, password="wrong", extra="partitions = All\n"))
-    run = env.run("oomnitza_mobileiron")
+    run = env.run("mobileiron_sync")
     assert run.state == "failed"
     states = {ti.task_id: ti.state for ti in run.get_task_instances()}
     assert states["extract"] == "failed"
@@ -97,8 +97,8 @@ def test_an_empty_inventory_is_a_successful_run_with_nothing_to_send(sync_env, a
     env = sync_env
     with SimulatorThread(mi.build_app(mi.MobileIronState(devices=0, now=NOW))) as empty:
         env.write_ini(section(empty, extra=f"api_version = {api_version}\npartitions = All\n"))
-        run = env.run("oomnitza_mobileiron")
+        run = env.run("mobileiron_sync")
     assert run.state == "success"
-    report = env.report("oomnitza_mobileiron", run)
+    report = env.report("mobileiron_sync", run)
     assert (report["extracted"], report["pushed"], report["failed_chunks"]) == (0, 0, 0)
     assert env.sandbox.state.records("assets") == []

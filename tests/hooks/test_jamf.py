@@ -413,7 +413,10 @@ def test_settings_need_an_account_or_an_api_client_or_a_connection(tmp_path):
     for body in ("client_id = abc\nclient_secret = s\n", "username = u\npassword = p\n", "conn_id = jamf_default\n",
                  "client_id = abc\nvault_keys = client_secret\n", "username = u\nvault_keys = password\n"):
         section, issues = load(tmp_path, body)
-        assert section.ok, (body, issues)
+        if "vault_keys" in body:  # its placeholder stands in for the secret; vault_keys itself is an error for now
+            assert [i for i in issues if "vault_keys: reading secrets" not in i] == [], (body, issues)
+        else:
+            assert section.ok, (body, issues)
     section, issues = load(tmp_path, "username = u\npassword = p\nclient_id = c\nclient_secret = s\n")
     assert issues == ["FILE:8: [casper] username: both an API client and a username are set; the API client is used"]
 

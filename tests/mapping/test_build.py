@@ -62,7 +62,7 @@ def test_merge_order_defaults_then_server_then_ini_key_by_key(tmp_path):
     # server replaced the default source; the INI added a converter and kept the server's source
     assert m["FIRST_NAME"] == {"source": "profile.nickName", "converter": "capitalize"}
     # the INI source wins over the server's
-    assert m["EMAIL"] == {"source": "profile.secondEmail", "required": True}
+    assert m["EMAIL"] == {"source": "profile.secondEmail"}  # not required: connector 2.x
     assert m["ALT_EMAIL"] == {"source": "profile.email"}
     assert m["USER"] == {"source": "profile.login", "required": True}
     assert m["PERMISSIONS_ID"] == {"setting": "default_role"}
@@ -121,3 +121,34 @@ def test_default_mappings_can_be_switched_off(tmp_path):
     m = sec.effective_mappings({}).mappings
     assert set(m) == {"USER", "EMAIL", "POSITION", "PERMISSIONS_ID"}
     assert m["USER"] == {"source": "id", "required": True}
+
+
+def test_users_need_only_their_sync_field_as_in_connector_2x(tmp_path):
+    # 1.x forced USER and EMAIL on every user source; 2.x (what most users run) dropped that: a CSV user with an
+    # empty EMAIL is sent. Only the sync field (USER by default) is required, plus what a mapping marks required.
+    from airflow_provider_oomnitza.mapping.engine import RecordMapper, RecordSkipped
+
+    sec = section(tmp_path, "[csv_users]\nenable = 1\nfilename = u.csv\ndefault_role = 7\ndefault_position = E\n"
+                  'mapping.USER = {"source": "login"}\nmapping.EMAIL = {"source": "mail"}\n', "csv_users")
+    result = sec.effective_mappings({})
+    assert result.errors == [] and result.sync_fields == ["USER"]
+    assert result.mappings["USER"]["required"] is True and "required" not in result.mappings["EMAIL"]
+    mapper = RecordMapper(result.mappings, sec.settings.values(reveal=True), sync_fields=result.sync_fields)
+    assert mapper.map({"login": "ada", "mail": ""})["USER"] == "ada"
+    with pytest.raises(RecordSkipped, match="missing required fields: USER"):
+        mapper.map({"login": "", "mail": "x@y"})
+
+
+def test_a_user_section_without_email_mapping_is_fine_and_sync_field_replaces_user(tmp_path):
+    sec = section(tmp_path, "[csv_users]\nenable = 1\nfilename = u.csv\ndefault_role = 7\ndefault_position = E\n"
+                  'sync_field = EMAIL\nmapping.EMAIL = {"source": "mail"}\n', "csv_users")
+    result = sec.effective_mappings({})
+    assert result.errors == [] and result.sync_fields == ["EMAIL"]
+    assert result.mappings["EMAIL"] == {"source": "mail", "required": True}
+
+
+def test_ldap_default_mappings_still_require_email(tmp_path):
+    sec = section(tmp_path, "[ldap]\nenable = 0\nurl = ldap://x\nusername = anonymous\nbase_dn = dc=x\n"
+                  "default_role = 1\ndefault_position = E\n", "ldap")
+    m = sec.effective_mappings({}).mappings
+    assert m["EMAIL"]["required"] is True and m["USER"]["required"] is True

@@ -182,7 +182,7 @@ def test_ini_section_maps_records_like_the_original(tmp_path):
     path = tmp_path / "config.ini"
     path.write_text(
         "[oomnitza]\nurl = https://o.example\napi_token = t\n\n"
-        "[zendesk]\nenable = true\nsystem_name = acme\napi_token = t\nusername = a@b.c\n"
+        "[zendesk]\nenable = false\nsystem_name = acme\napi_token = t\nusername = a@b.c\n"
         "default_role = 25\ndefault_position = Employee\n"
         'mapping.EMAIL = {"source": "email", "converter": "lower_email"}\n'
         "recordfilter:\n    return not record.get('suspended')\n\n"
@@ -203,4 +203,37 @@ def test_ini_section_maps_records_like_the_original(tmp_path):
     assert info.value.kind == "filtered"
     with pytest.raises(RecordSkipped) as info:
         m.map({"name": "No Mail"})
-    assert info.value.message == "missing required fields: USER, EMAIL"
+    assert info.value.message == "missing required fields: USER"  # EMAIL is not required (connector 2.x)
+
+
+def test_a_setting_mapping_sends_the_setting_as_written(tmp_path):
+    # The original sends the INI text: "SERIAL_NUMBER", not ["SERIAL_NUMBER"]; lists and booleans are the
+    # settings whose typed value differs from the text. Numbers stay numbers (default_role 25, documented).
+    path = tmp_path / "config.ini"
+    path.write_text(
+        "[oomnitza]\nurl = https://o.example\napi_token = t\n\n"
+        "[csv_assets]\nenable = true\nfilename = a.csv\nsync_field = SERIAL_NUMBER\nverify_ssl = yes\n"
+        "vault_keys = \nmapping.SERIAL_NUMBER = serial\n"
+        'mapping.SF = {"setting": "sync_field"}\nmapping.TLS = {"setting": "verify_ssl"}\n'
+        'mapping.VK = {"setting": "vault_keys"}\nmapping.INS = {"setting": "insert_only"}\n\n'
+        "[csv_assets.two]\nenable = true\nfilename = a.csv\nsync_field = SERIAL_NUMBER,BARCODE\n"
+        "mapping.SERIAL_NUMBER = serial\nmapping.BARCODE = tag\n"
+        'mapping.SF = {"setting": "sync_field", "converter": "split:on=,|index=1"}\n\n'
+        "[ldap]\nenable = false\nurl = ldap://x\nusername = anonymous\nbase_dn = dc=x\ndefault_role = 25\n"
+        'default_position = E\ngroups_dn = ["cn=a,dc=x", "cn=b,dc=x"]\n'
+        'mapping.GROUPS = {"setting": "groups_dn"}\nmapping.ROLE = {"setting": "default_role"}\n'
+    )
+    config = load_config(path)
+
+    def mapped(name, record):
+        section = config.sections[name]
+        effective = section.effective_mappings({})
+        mapper = RecordMapper(effective.mappings, section.mapping_settings(section.settings.values(reveal=True)),
+                              sync_fields=effective.sync_fields)
+        return mapper.map(record)
+
+    one = mapped("csv_assets", {"serial": "S1"})
+    assert (one["SF"], one["TLS"], one["VK"], one["INS"]) == ("SERIAL_NUMBER", "yes", "", False)
+    assert mapped("csv_assets.two", {"serial": "S1", "tag": "T"})["SF"] == "BARCODE"
+    ldap = mapped("ldap", {"uid": "ada", "mail": "a@x"})
+    assert ldap["GROUPS"] == '["cn=a,dc=x", "cn=b,dc=x"]' and ldap["ROLE"] == 25
