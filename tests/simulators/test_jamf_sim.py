@@ -477,12 +477,9 @@ def test_pro_sections(sim):
     assert_api_error(requests.get(f"{sim.url}/api/v1/nothing-here", headers=h), 404)
 
 
-def test_page_size_is_clamped_and_10000_computers_generate_fast():
-    started = time.perf_counter()
+def test_page_size_is_clamped_with_10000_computers():
     state = JamfState(10_000, 0, seed=5)
-    elapsed = time.perf_counter() - started
     assert len(state.inventory.computers) == 10_000
-    assert elapsed < 1.5, f"10 000 computers took {elapsed:.2f} s"
     with SimulatorThread(build_app(state)) as sim:
         h = bearer(get_token(sim.url))
         r = requests.get(f"{sim.url}/api/v1/computers-inventory", headers=h, params={"page-size": 5000})
