@@ -464,3 +464,56 @@ def test_default_mappings_can_be_turned_off(tmp_path):
         "SERIAL_NUMBER", "DEVICE_NAME", "MODEL", "MANUFACTURER", "OPERATING_SYSTEM", "OS_VERSION", "MAC_ADDRESS",
         "IP_ADDRESS", "ASSIGNED_TO", "BARCODE", "PURCHASE_DATE", "PO_NUMBER", "PURCHASE_PRICE", "VENDOR",
         "WARRANTY_END_DATE", "LAST_SEEN", "APPLICATIONS"}
+
+
+# ---- Jamf Pro versions -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("version,inventory,oauth,probes", [
+    (JAMF_PRO_VERSION, "/api/v4/computers-inventory", "/api/v1/oauth/token", {}),
+    ("11.25.0", "/api/v3/computers-inventory", "/api/v1/oauth/token", {"/api/v4/computers-inventory": 1}),
+    (OLD_JAMF_PRO_VERSION, "/api/v1/computers-inventory", "/api/oauth/token",
+     {"/api/v4/computers-inventory": 1, "/api/v3/computers-inventory": 1, "/api/v1/oauth/token": 1}),
+])
+def test_the_newest_inventory_and_token_paths_the_server_has_are_used(version, inventory, oauth, probes, capfd):
+    """Against a current and older Jamf Pro versions: the endpoint is found once per run (one 404 per
+    version the server lacks, never again for later pages) and logged."""
+    state = JamfState(60, 0, version=version)
+    with SimulatorThread(build_app(state)) as s:
+        h = hook(api_client(s, page_size=10))
+        assert sorted(ids(h.records())) == sorted(state.inventory.computers)
+        by_path = stats(s)["by_path"]
+    assert by_path[inventory] == 6 and by_path[oauth] == 1
+    assert {p: by_path[p] for p in probes} == probes  # each missing endpoint asked once
+    assert capfd.readouterr().out.count(f"computers from {inventory}") == 1
+
+
+def test_a_record_by_id_uses_the_inventory_endpoint_found():
+    state = JamfState(20, 0, version=OLD_JAMF_PRO_VERSION)
+    with SimulatorThread(build_app(state)) as s:
+        h = hook(account(s))
+        first, second = sorted(state.inventory.computers)[:2]
+        assert h.record_by_id(str(first))["general"]["id"] == first
+        assert h.record_by_id(str(second))["general"]["id"] == second
+        by_path = stats(s)["by_path"]
+    assert by_path["/api/v4/computers-inventory"] == 1 and by_path["/api/v1/computers-inventory"] == 2
+
+
+# ---- mobile devices: extension attributes and security ----------------------------------------------
+
+def test_mobile_extension_attributes_and_security_are_read_in_the_mobile_shape(sim):
+    """Jamf's mobile EAs are ``{id, name, type, value: [...]}`` (not the computers' shape); every value
+    arrives, and the security section carries Jamf's passcode, encryption, jailbreak and lost-mode fields."""
+    mappings = {"OWNER": {"converter": "casper_extension_attribute:attr=Asset Owner"},
+                "ENCRYPTION": {"source": "security.hardware_encryption"},
+                "JAILBREAK": {"source": "security.jailbreak_detected"},
+                "LOST": {"source": "security.lost_mode_enabled"}}
+    records = {r["general"]["id"]: r for r in hook(account(sim, sync_type="mobiledevices"), mappings).records()}
+    inv = sim.state.inventory
+    expected_eas = {mid: inv.classic_mobile(m)["extension_attributes"] for mid, m in inv.mobile_devices.items()}
+    assert {mid: r["extension_attributes"] for mid, r in records.items()} == expected_eas
+    assert any(ea["value"] for eas in expected_eas.values() for ea in eas)  # values, not all empty
+    some = next(r for r in records.values() if r["extension_attributes"])
+    classic_security = inv.classic_mobile(inv.mobile_devices[some["general"]["id"]])["security"]
+    assert some["security"] == classic_security  # every field of the Classic security subset
+    assert {"passcode_compliant", "hardware_encryption", "jailbreak_detected", "lost_mode_enabled",
+            "lost_location_altitude"} <= set(some["security"])

@@ -953,3 +953,28 @@ def test_mobile_general_section_has_the_device_flags_and_network_matches_classic
         roaming = (pro["network"] or {}).get("voiceRoamingEnabled")
         voice.add((roaming, classic["network"]["voice_roaming_enabled"]))
     assert voice == {(False, "Disabled"), (None, "")}
+
+
+def test_mobile_extension_attributes_have_the_same_shape_paged_and_single():
+    """``/api/v2/mobile-devices/detail`` and ``/api/v2/mobile-devices/{id}/detail`` give each EA as
+    ``{id, name, type, value: [...], extensionAttributeCollectionAllowed, inventoryDisplay}``: the
+    mobile shape, which jamf-pro-sdk's MobileDeviceExtensionAttribute models."""
+    from jamf_pro_sdk.models.pro.mobile_devices import MobileDevice, MobileDeviceExtensionAttribute
+
+    with SimulatorThread(build_app(JamfState(0, 12, seed=3))) as sim:
+        h = bearer(get_token(sim.url))
+        paged = requests.get(f"{sim.url}/api/v2/mobile-devices/detail", headers=h,
+                             params={"section": ["EXTENSION_ATTRIBUTES", "SECURITY"], "page-size": 100}).json()
+        assert paged["totalCount"] == 12
+        for result in paged["results"]:
+            single = requests.get(f"{sim.url}/api/v2/mobile-devices/{result['mobileDeviceId']}/detail",
+                                  headers=h).json()
+            assert result["extensionAttributes"] == single["extensionAttributes"]
+            for ea in result["extensionAttributes"]:
+                assert set(ea) == {"id", "name", "type", "value", "extensionAttributeCollectionAllowed",
+                                   "inventoryDisplay"} and isinstance(ea["value"], list)
+                MobileDeviceExtensionAttribute.model_validate(ea)
+            model = MobileDevice.model_validate(result)
+            if single["ios"]:
+                assert result["security"] == single["ios"]["security"]
+                assert model.security.passcodeCompliant is not None and model.security.lostModePersistent is not None
