@@ -418,6 +418,8 @@ class RetryingClient:
                                  renew_auth=renew, sleep=self.sleep)
 
     def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        # Given on each request: a session's verify loses to REQUESTS_CA_BUNDLE in the environment.
+        kwargs.setdefault("verify", self.tls.requests_verify)
         if self._slots is None:
             return self.session().request(method, url, **kwargs)
         with self._slots:

@@ -194,6 +194,8 @@ class OomnitzaHook(HttpHook):
         """One HTTP call with retries and one re-authentication; raises OomnitzaError."""
         url = self.url_from_endpoint(endpoint)
         kwargs.setdefault("timeout", self.timeout)
+        if self.tls is not None:  # per request: a session's verify loses to REQUESTS_CA_BUNDLE
+            kwargs.setdefault("verify", self.tls.requests_verify)
         renew_auth = self._auth.renew_if_refused if renew and self._auth is not None else None
         try:
             return send_with_retries(lambda: session.request(method, url, **kwargs), what=f"{method} /{endpoint}",

@@ -138,4 +138,7 @@ def tls_failure(exc: BaseException) -> str | None:
     if "UNSUPPORTED_PROTOCOL" in text or "PROTOCOL_VERSION" in text or "no protocols available" in text:
         return ("the server and this client share no TLS version (the minimum is TLS 1.2 unless ssl_protocol "
                 "lowers it)")
+    if "UNEXPECTED_EOF" in text or "EOF occurred" in text:
+        return ("the server ended the TLS handshake; often the server and this client share no TLS version (the "
+                "minimum is TLS 1.2 unless ssl_protocol lowers it)")
     return f"TLS handshake failed ({text[:200]})"
