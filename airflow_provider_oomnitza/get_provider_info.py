@@ -28,22 +28,23 @@ TLS_FIELDS = {
 
 def _connection(conn_type: str, hook: str, name: str, *, hidden: list[str], relabeling: dict, placeholders: dict,
                 fields: dict | None = None) -> dict:
+    """A connection type: the standard fields it uses (Extra hidden: every setting has its own field)."""
     return {
         "connection-type": conn_type,
         "hook-class-name": f"airflow_provider_oomnitza.hooks.{hook}",
         "hook-name": name,
-        "ui-field-behaviour": {"hidden-fields": [*hidden, "extra"], "relabeling": relabeling,
-                               "placeholders": placeholders},
+        "ui-field-behaviour": {"hidden-fields": hidden, "relabeling": relabeling, "placeholders": placeholders},
         "conn-fields": {**(fields or {}), **TLS_FIELDS},
     }
 
 
 CONNECTION_TYPES = [
+    # Oomnitza keeps Extra: the http provider's own options (proxies, timeout) live there.
     _connection("oomnitza", "oomnitza.OomnitzaHook", "Oomnitza", hidden=["schema", "port"],
                 relabeling={"host": "Oomnitza URL", "login": "Username (empty with an API token)",
                             "password": "API token, or the user's password"},
-                placeholders={"host": "https://example.oomnitza.com"}),
-    _connection("jamf", "jamf.JamfHook", "Jamf Pro", hidden=["schema", "port"],
+                placeholders={"host": "https://example.oomnitza.com", "extra": '{"proxies": {"https": "..."}}'}),
+    _connection("jamf", "jamf.JamfHook", "Jamf Pro", hidden=["schema", "port", "extra"],
                 relabeling={"host": "Jamf Pro URL", "login": "Username (empty with an API client)",
                             "password": "Password (empty with an API client)"},
                 placeholders={"host": "https://example.jamfcloud.com"},
@@ -51,7 +52,7 @@ CONNECTION_TYPES = [
                                       "description": "A Jamf Pro API client (instead of username and password).",
                                       "schema": OPTIONAL_TEXT},
                         "client_secret": {"label": "API client secret", "schema": SECRET}}),
-    _connection("airwatch", "airwatch.AirWatchHook", "AirWatch / Workspace ONE UEM", hidden=["schema", "port"],
+    _connection("airwatch", "airwatch.AirWatchHook", "AirWatch / Workspace ONE UEM", hidden=["schema", "port", "extra"],
                 relabeling={"host": "AirWatch API URL", "login": "Admin username (empty with OAuth)",
                             "password": "Password (empty with OAuth)"},
                 placeholders={"host": "https://as123.awmdm.com"},
@@ -64,13 +65,13 @@ CONNECTION_TYPES = [
                                       "description": "Your region's, e.g. https://na.uemauth.workspaceone.com/"
                                                      "connect/token.",
                                       "schema": OPTIONAL_TEXT}}),
-    _connection("mobileiron", "mobileiron.MobileIronHook", "MobileIron", hidden=["schema"],
+    _connection("mobileiron", "mobileiron.MobileIronHook", "MobileIron", hidden=["schema", "extra"],
                 relabeling={"host": "MobileIron URL", "login": "API user"},
                 placeholders={"host": "https://na1.mobileiron.com"},
                 fields={"api_version": {"label": "API version", "description": "1 = MobileIron Cloud, 2 = Core.",
                                         "schema": {"type": ["integer", "null"], "enum": [1, 2, None],
                                                    "default": 1}}}),
-    _connection("appledep", "appledep.AppleDepHook", "Apple DEP", hidden=["schema", "port", "login"],
+    _connection("appledep", "appledep.AppleDepHook", "Apple DEP", hidden=["schema", "port", "login", "extra"],
                 relabeling={"host": "Apple DEP URL", "password": "Server token (JSON)"},
                 placeholders={"host": "https://mdmenrollment.apple.com"}),
 ]

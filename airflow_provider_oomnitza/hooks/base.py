@@ -137,7 +137,9 @@ class SourceHook(BaseHook):
         except ValidationError as exc:
             problems = [f"{'.'.join(map(str, e['loc'])) or '?'}: {e['msg']}" for e in exc.errors()]
             raise SourceConfigError(f"{self.where} " + "; ".join(problems)) from None
-        problems = [f"{key}: {message}" for key, message in settings.problems()]
+        # Cross-field problems of what a connection carries; the rest (partitions to read...) belong to
+        # a section, whose loader reports them.
+        problems = [f"{key}: {message}" for key, message in settings.problems() if key in carried or key in values]
         if problems:
             raise SourceConfigError(f"{self.where} " + "; ".join(problems))
         return settings
