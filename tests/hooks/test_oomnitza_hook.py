@@ -7,6 +7,7 @@ import uuid
 import pytest
 import requests
 
+from airflow_provider_oomnitza.hooks.errors import HttpError
 from airflow_provider_oomnitza.hooks.oomnitza import (
     BulkTarget, OomnitzaError, OomnitzaHook, portion_for_run, retry_after_seconds,
 )
@@ -186,3 +187,63 @@ def test_a_host_without_scheme_means_https(monkeypatch):
     explicit = OomnitzaHook("e")
     explicit.get_conn()
     assert explicit.url_from_endpoint("api") == "http://localhost:8080/api"
+
+
+@pytest.fixture
+def recording_oomnitza():
+    """A minimal Oomnitza that records every request and can forget its tokens."""
+    from aiohttp import web
+
+    from tests.simulators.base import SimState, SimulatorThread, json_response, make_app
+
+    state = SimState()
+    state.seen, state.tokens, state.issued = [], set(), 0
+    app = make_app(state)
+
+    async def request_token(request):
+        form = await request.post()
+        state.seen.append((request.path, dict(request.headers), dict(form)))
+        if (form.get("login"), form.get("password")) != ("svc", "pa55-word"):
+            return json_response({"error": "bad credentials"}, status=401)
+        state.issued += 1
+        token = f"token-{state.issued}"
+        if not getattr(state, "refuse_new_tokens", False):
+            state.tokens.add(token)
+        return json_response({"token": token})
+
+    async def mappings(request):
+        state.seen.append((request.path, dict(request.headers), dict(request.query)))
+        if request.headers.get("Authorization2") not in state.tokens:
+            return json_response({"error": "invalid token"}, status=401)
+        return json_response({})
+
+    app.router.add_post("/api/request_token", request_token)
+    app.router.add_get("/api/v2/mappings", mappings)
+    with SimulatorThread(app) as sim:
+        yield sim
+
+
+def test_the_password_goes_to_request_token_only_and_basic_auth_is_never_sent(recording_oomnitza):
+    sim = recording_oomnitza
+    hook = OomnitzaHook.from_settings({"url": sim.url, "username": "svc", "password": "pa55-word"})
+    assert hook.get_mappings("A") == {} and hook.get_mappings("B") == {}
+    seen = sim.state.seen
+    assert [path for path, _, _ in seen] == ["/api/request_token", "/api/v2/mappings", "/api/v2/mappings"]
+    assert all("Authorization" not in headers for _, headers, _ in seen)  # never Basic
+    for path, headers, values in seen[1:]:
+        assert headers["Authorization2"] == "token-1"
+        assert "pa55-word" not in json.dumps([headers, values])
+
+
+def test_a_refused_token_is_renewed_once_and_a_persistent_401_is_an_http_error(recording_oomnitza):
+    sim = recording_oomnitza
+    hook = OomnitzaHook.from_settings({"url": sim.url, "username": "svc", "password": "pa55-word"})
+    hook.get_mappings("A")
+    sim.state.tokens.clear()  # Oomnitza forgets the token: one new one, and the call is sent again
+    assert hook.get_mappings("B") == {} and sim.state.issued == 2
+    sim.state.tokens.clear()
+    sim.state.refuse_new_tokens = True  # bad credentials from now on: new tokens are refused too
+    with pytest.raises(HttpError) as info:
+        hook.get_mappings("C")
+    assert info.value.status == 401 and isinstance(info.value, OomnitzaError)
+    assert sim.state.issued == 3  # one renewal, not one per retry
