@@ -25,9 +25,9 @@ import requests
 from airflow.providers.http.hooks.http import HttpHook
 
 from airflow_provider_oomnitza import __version__
-from airflow_provider_oomnitza.bulk import BulkTarget, OomnitzaError, PushResult, batches, portion_for_run  # noqa: F401
-from airflow_provider_oomnitza.hooks.http_client import (  # noqa: F401
-    HttpError, TokenAuth, TokenCache, fetch_in_order, retry_after_seconds, send_with_retries,
+from airflow_provider_oomnitza.bulk import BulkTarget, OomnitzaError, PushResult, batches
+from airflow_provider_oomnitza.hooks.http_client import (
+    HttpError, TokenAuth, TokenCache, fetch_in_order, send_with_retries,
 )
 from airflow_provider_oomnitza.hooks.tls import TlsOptions
 from airflow_provider_oomnitza.masking import mask

@@ -8,9 +8,9 @@ import pytest
 import requests
 
 from airflow_provider_oomnitza.hooks.errors import HttpError
-from airflow_provider_oomnitza.hooks.oomnitza import (
-    BulkTarget, OomnitzaError, OomnitzaHook, portion_for_run, retry_after_seconds,
-)
+from airflow_provider_oomnitza.bulk import BulkTarget, OomnitzaError, portion_for_run
+from airflow_provider_oomnitza.hooks.http_client import retry_after_seconds
+from airflow_provider_oomnitza.hooks.oomnitza import OomnitzaHook
 from tests.simulators.base import knobs
 
 
