@@ -176,7 +176,8 @@ def fields(section: str | None, *pairs: tuple) -> list[ClassicField]:
 
 def dated(section: str, classic: str, pro: str, plain: Callable[[Any], Any] | None) -> list[ClassicField]:
     """A Classic date: its text form (if it has one), ``<classic>_epoch`` (ms) and ``<classic>_utc``."""
-    rows = [ClassicField(f"{classic}_epoch", section, pro, epoch_ms), ClassicField(f"{classic}_utc", section, pro, utc_text)]
+    rows = [ClassicField(f"{classic}_epoch", section, pro, epoch_ms),
+            ClassicField(f"{classic}_utc", section, pro, utc_text)]
     return ([ClassicField(classic, section, pro, plain)] if plain else []) + rows
 
 
@@ -240,11 +241,13 @@ COMPUTER_FIELDS: list[ClassicField] = [
             ("hardware.optical_drive", "hardware.opticalDrive"), ("hardware.nic_speed", "hardware.nicSpeed"),
             ("hardware.smc_version", "hardware.smcVersion"), ("hardware.ble_capable", "hardware.bleCapable", flag),
             ("hardware.supports_ios_app_installs", "hardware.supportsIosAppInstalls", flag)),
-    *fields(OPERATING_SYSTEM, ("hardware.os_name", "operatingSystem.name"), ("hardware.os_version", "operatingSystem.version"),
+    *fields(OPERATING_SYSTEM, ("hardware.os_name", "operatingSystem.name"),
+            ("hardware.os_version", "operatingSystem.version"),
             ("hardware.os_build", "operatingSystem.build"),
             ("hardware.software_update_device_id", "operatingSystem.softwareUpdateDeviceId"),
             ("hardware.active_directory_status", "operatingSystem.activeDirectoryStatus")),
-    *fields(SECURITY, ("hardware.sip_status", "security.sipStatus", words({"ENABLED": "Enabled", "DISABLED": "Disabled"})),
+    *fields(SECURITY,
+            ("hardware.sip_status", "security.sipStatus", words({"ENABLED": "Enabled", "DISABLED": "Disabled"})),
             ("hardware.gatekeeper_status", "security.gatekeeperStatus",
              words({"APP_STORE_AND_IDENTIFIED_DEVELOPERS": "App Store and identified developers",
                     "APP_STORE": "App Store", "DISABLED": "Disabled"})),
@@ -254,7 +257,8 @@ COMPUTER_FIELDS: list[ClassicField] = [
             ("security.firewall_enabled", "security.firewallEnabled", flag),
             ("security.secure_boot_level", "security.secureBootLevel", words({})),
             ("security.external_boot_level", "security.externalBootLevel", words({}))),
-    *fields(DISK_ENCRYPTION, ("hardware.disk_encryption_configuration", "diskEncryption.diskEncryptionConfigurationName"),
+    *fields(DISK_ENCRYPTION,
+            ("hardware.disk_encryption_configuration", "diskEncryption.diskEncryptionConfigurationName"),
             ("hardware.institutional_recovery_key", "diskEncryption.institutionalRecoveryKeyPresent",
              boolean_text("Present", "Not Present")),
             ("hardware.filevault2_users", "diskEncryption.fileVault2EnabledUserNames", strings)),
@@ -273,7 +277,8 @@ COMPUTER_FIELDS: list[ClassicField] = [
     *fields(APPLICATIONS, ("software.applications", "applications",
                 listing(name="name", path="path", version="version", bundle_id="bundleId"))),
     *fields(EXTENSION_ATTRIBUTES, ("extension_attributes", "extensionAttributes", computer_extension_attributes)),
-    *fields(GROUP_MEMBERSHIPS, ("groups_accounts.computer_group_memberships", "groupMemberships", names_of("groupName"))),
+    *fields(GROUP_MEMBERSHIPS,
+            ("groups_accounts.computer_group_memberships", "groupMemberships", names_of("groupName"))),
 ]
 
 MOBILE_FIELDS: list[ClassicField] = [
