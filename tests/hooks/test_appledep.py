@@ -3,7 +3,6 @@ refusals that stop at once, retries, cursor paging, per-serial details."""
 from __future__ import annotations
 
 import json
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
