@@ -20,24 +20,31 @@ setup(
     packages=find_packages(include=["airflow_provider_oomnitza", "airflow_provider_oomnitza.*"]),
     include_package_data=True,
     package_data={"airflow_provider_oomnitza": ["example/*"]},
+    # Every package the provider imports, and nothing else: providers come with the features that use them.
     install_requires=[
-        "apache-airflow>=3.3,<3.4",
-        "apache-airflow-providers-http>=6.3",
-        "apache-airflow-providers-common-io>=1.11",
-        "apache-airflow-providers-hashicorp>=4.8",
-        "apache-airflow-providers-standard>=1.21",
+        "apache-airflow>=3.3",  # later minor releases too; CI runs on the version installed
+        "apache-airflow-providers-http>=6.3",  # OomnitzaHook is an HttpHook
         "requests>=2.32",
+        "certifi",  # the default CA bundle of hooks/tls.py (requests' own)
         "tenacity>=9",
         "pendulum>=3",
         "pydantic>=2.10",
+        "pydantic-core",  # imported for its error type; versioned by pydantic
+        "croniter>=2",  # schedule checks in config/settings.py
+        "tabulate>=0.9",  # the report task's table
         "requests-oauthlib>=2",  # Apple DEP's OAuth1-signed session call
     ],
     extras_require={
         "ldap": ["ldap3>=2.9"],
         "jasper": ["zeep>=4.3"],
-        "sccm": ["pyodbc>=5"],
+        "sccm": ["apache-airflow-providers-odbc>=4.10"],  # SCCM reads its SQL views through OdbcHook
         "celery": ["apache-airflow-providers-celery>=3.26"],
-        "test": ["pytest>=8", "pytest-timeout>=2.3", "aiohttp>=3.10", "ldap3>=2.9", "zeep>=4.3", "hvac>=2"],
+        "test": [
+            "pytest>=8", "pytest-timeout>=2.3", "aiohttp>=3.10", "ldap3>=2.9", "zeep>=4.3",
+            "trustme>=1.1",  # certificates for the HTTPS simulators
+            # vendor clients run unchanged against the simulators
+            "jamf-pro-sdk>=0.9a1", "okta>=2.9", "onelogin>=3", "zenpy>=2.0", "PyBambooHR>=0.8",
+        ],
     },
     entry_points={
         "apache_airflow_provider": ["provider_info=airflow_provider_oomnitza.get_provider_info:get_provider_info"],

@@ -6,18 +6,15 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
 from airflow_provider_oomnitza import __version__
+from airflow_provider_oomnitza.hooks.errors import HttpError
 
 # A portion's records go to Oomnitza in one connector run; one id per DAG run keeps task retries
 # and mapped push tasks in the same portion.
 PORTION_NAMESPACE = uuid.UUID("6c1f0b7e-5d0e-4f53-9a55-4f2f1c7e2a10")
 
 
-class OomnitzaError(Exception):
+class OomnitzaError(HttpError):
     """An Oomnitza API call failed for good (after retries, or with a non-retryable status)."""
-
-    def __init__(self, message: str, status: int | None = None):
-        super().__init__(message)
-        self.status = status
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,80 @@
-"""Provider metadata read by Airflow's ProvidersManager (entry point ``apache_airflow_provider``)."""
+"""Provider metadata read by Airflow's ProvidersManager (entry point ``apache_airflow_provider``).
+
+Each connection type declares its form: ``ui-field-behaviour`` relabels the standard fields and
+``conn-fields`` adds typed fields (kept in the connection's extra under their own names, which
+are the INI setting names); ``format: password`` marks a secret, masked by Airflow.
+"""
 from airflow_provider_oomnitza import __version__
+
+OPTIONAL_TEXT = {"type": ["string", "null"]}
+SECRET = {"type": ["string", "null"], "format": "password"}
+
+# The TLS settings every connection type has (as every INI section), resolved by hooks/tls.py.
+TLS_FIELDS = {
+    "verify_ssl": {"label": "Verify TLS certificate",
+                   "description": "Check the server's TLS certificate (turning this off logs a warning).",
+                   "schema": {"type": ["boolean", "null"], "default": True}},
+    "cacert_file": {"label": "CA bundle file",
+                    "description": "PEM file of the CA(s) that signed the server's certificate, on every worker.",
+                    "schema": OPTIONAL_TEXT},
+    "ssl_protocol": {"label": "Minimum TLS version",
+                     "description": "Empty: TLS 1.2 or later. tls1_3 raises the floor; tls, tls1, tls1_1 lower it "
+                                    "(with a warning).",
+                     "schema": {"type": ["string", "null"],
+                                "enum": ["", "tls1_3", "tls1_2", "tls1_1", "tls1", "tls", "ssl", "sslv23", "ssl23",
+                                         None]}},
+}
+
+
+def _connection(conn_type: str, hook: str, name: str, *, hidden: list[str], relabeling: dict, placeholders: dict,
+                fields: dict | None = None) -> dict:
+    """A connection type: the standard fields it uses (Extra hidden: every setting has its own field)."""
+    return {
+        "connection-type": conn_type,
+        "hook-class-name": f"airflow_provider_oomnitza.hooks.{hook}",
+        "hook-name": name,
+        "ui-field-behaviour": {"hidden-fields": hidden, "relabeling": relabeling, "placeholders": placeholders},
+        "conn-fields": {**(fields or {}), **TLS_FIELDS},
+    }
+
+
+CONNECTION_TYPES = [
+    # Oomnitza keeps Extra: the http provider's own options (proxies, timeout) live there.
+    _connection("oomnitza", "oomnitza.OomnitzaHook", "Oomnitza", hidden=["schema", "port"],
+                relabeling={"host": "Oomnitza URL", "login": "Username (empty with an API token)",
+                            "password": "API token, or the user's password"},
+                placeholders={"host": "https://example.oomnitza.com", "extra": '{"proxies": {"https": "..."}}'}),
+    _connection("jamf", "jamf.JamfHook", "Jamf Pro", hidden=["schema", "port", "extra"],
+                relabeling={"host": "Jamf Pro URL", "login": "Username (empty with an API client)",
+                            "password": "Password (empty with an API client)"},
+                placeholders={"host": "https://example.jamfcloud.com"},
+                fields={"client_id": {"label": "API client id",
+                                      "description": "A Jamf Pro API client (instead of username and password).",
+                                      "schema": OPTIONAL_TEXT},
+                        "client_secret": {"label": "API client secret", "schema": SECRET}}),
+    _connection("airwatch", "airwatch.AirWatchHook", "AirWatch / Workspace ONE UEM", hidden=["schema", "port", "extra"],
+                relabeling={"host": "AirWatch API URL", "login": "Admin username (empty with OAuth)",
+                            "password": "Password (empty with OAuth)"},
+                placeholders={"host": "https://as123.awmdm.com"},
+                fields={"api_token": {"label": "REST API key", "description": "Sent as aw-tenant-code.",
+                                      "schema": SECRET},
+                        "client_id": {"label": "OAuth client id", "description": "Instead of username and password.",
+                                      "schema": OPTIONAL_TEXT},
+                        "client_secret": {"label": "OAuth client secret", "schema": SECRET},
+                        "token_url": {"label": "OAuth token URL",
+                                      "description": "Your region's, e.g. https://na.uemauth.workspaceone.com/"
+                                                     "connect/token.",
+                                      "schema": OPTIONAL_TEXT}}),
+    _connection("mobileiron", "mobileiron.MobileIronHook", "MobileIron", hidden=["schema", "extra"],
+                relabeling={"host": "MobileIron URL", "login": "API user"},
+                placeholders={"host": "https://na1.mobileiron.com"},
+                fields={"api_version": {"label": "API version", "description": "1 = MobileIron Cloud, 2 = Core.",
+                                        "schema": {"type": ["integer", "null"], "enum": [1, 2, None],
+                                                   "default": 1}}}),
+    _connection("appledep", "appledep.AppleDepHook", "Apple DEP", hidden=["schema", "port", "login", "extra"],
+                relabeling={"host": "Apple DEP URL", "password": "Server token (JSON)"},
+                placeholders={"host": "https://mdmenrollment.apple.com"}),
+]
 
 
 def get_provider_info() -> dict:
@@ -32,65 +107,7 @@ def get_provider_info() -> dict:
                 "airflow_provider_oomnitza.operators.report",
             ]},
         ],
-        "connection-types": [
-            {
-                "connection-type": "oomnitza",
-                "hook-class-name": "airflow_provider_oomnitza.hooks.oomnitza.OomnitzaHook",
-                "hook-name": "Oomnitza",
-                "ui-field-behaviour": {
-                    "hidden-fields": ["schema", "port"],
-                    "relabeling": {"host": "Oomnitza URL", "login": "Username (empty with an API token)",
-                                   "password": "API token, or the user's password"},
-                    "placeholders": {"host": "https://example.oomnitza.com", "extra": '{"verify": true}'},
-                },
-            },
-            {
-                "connection-type": "jamf",
-                "hook-class-name": "airflow_provider_oomnitza.hooks.jamf.JamfHook",
-                "hook-name": "Jamf Pro",
-                "ui-field-behaviour": {
-                    "hidden-fields": ["schema", "port"],
-                    "relabeling": {"host": "Jamf Pro URL", "login": "Username (empty with an API client)",
-                                   "password": "Password"},
-                    "placeholders": {"host": "https://example.jamfcloud.com",
-                                     "extra": '{"client_id": "...", "client_secret": "..."}'},
-                },
-            },
-            {
-                "connection-type": "airwatch",
-                "hook-class-name": "airflow_provider_oomnitza.hooks.airwatch.AirWatchHook",
-                "hook-name": "AirWatch / Workspace ONE UEM",
-                "ui-field-behaviour": {
-                    "hidden-fields": ["schema", "port"],
-                    "relabeling": {"host": "AirWatch API URL", "login": "Admin username (empty with OAuth)",
-                                   "password": "Password (empty with OAuth)"},
-                    "placeholders": {"host": "https://as123.awmdm.com",
-                                     "extra": '{"api_token": "REST API key"} or {"client_id": "...", '
-                                              '"client_secret": "...", "token_url": "https://na.uemauth.'
-                                              'workspaceone.com/connect/token"}'},
-                },
-            },
-            {
-                "connection-type": "mobileiron",
-                "hook-class-name": "airflow_provider_oomnitza.hooks.mobileiron.MobileIronHook",
-                "hook-name": "MobileIron",
-                "ui-field-behaviour": {
-                    "hidden-fields": ["schema"],
-                    "relabeling": {"host": "MobileIron URL", "login": "API user"},
-                    "placeholders": {"host": "https://na1.mobileiron.com", "extra": '{"api_version": 1}'},
-                },
-            },
-            {
-                "connection-type": "appledep",
-                "hook-class-name": "airflow_provider_oomnitza.hooks.appledep.AppleDepHook",
-                "hook-name": "Apple DEP",
-                "ui-field-behaviour": {
-                    "hidden-fields": ["schema", "port", "login"],
-                    "relabeling": {"host": "Apple DEP URL", "password": "Server token (JSON)"},
-                    "placeholders": {"host": "https://mdmenrollment.apple.com", "extra": '{"verify_ssl": true}'},
-                },
-            },
-        ],
+        "connection-types": CONNECTION_TYPES,
         "config": {
             "oomnitza": {
                 "description": "Oomnitza provider settings.",

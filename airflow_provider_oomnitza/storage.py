@@ -21,12 +21,9 @@ def storage_base_url() -> str:
     env = os.environ.get("OOMNITZA_STORAGE")
     if env:
         return env
-    try:
-        from airflow.configuration import conf
+    from airflow.sdk import conf
 
-        configured = conf.get("oomnitza", "storage_url", fallback="")
-    except ImportError:  # pragma: no cover
-        configured = ""
+    configured = conf.get("oomnitza", "storage_url", fallback="")
     return configured or f"file://{airflow_home() / 'oomnitza' / 'runs'}"
 
 

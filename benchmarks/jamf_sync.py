@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from airflow_provider_oomnitza.bulk import BulkTarget  # noqa: E402
 from airflow_provider_oomnitza.hooks.http_client import RetryingClient  # noqa: E402
 from airflow_provider_oomnitza.hooks.jamf import MAX_CONNECTIONS, JamfHook  # noqa: E402
+from airflow_provider_oomnitza.mapping.needs import needs_of  # noqa: E402
 from airflow_provider_oomnitza.hooks.oomnitza import OomnitzaHook  # noqa: E402
 from airflow_provider_oomnitza.mapping.build import build_mappings  # noqa: E402
 from airflow_provider_oomnitza.mapping.engine import RecordMapper  # noqa: E402
@@ -96,12 +97,12 @@ def main() -> None:
 def extract(url: str, values: dict, mappings: dict, latency: float) -> tuple[float, list[dict]]:
     """Every computer through the hook; prints the time, requests and concurrency."""
     before = requests.get(f"{url}/_sim/stats").json()
-    hook = JamfHook(values, section="casper", mappings=mappings)
+    hook = JamfHook(values, section="casper", needs=needs_of(mappings))
     start = time.perf_counter()
     records = list(hook.records())
     elapsed = time.perf_counter() - start
     after = requests.get(f"{url}/_sim/stats").json()
-    path = "/api/v1/computers-inventory"
+    path = "/api/v4/computers-inventory"
     pages = after["by_path"][path] - before["by_path"].get(path, 0)
     print(f"extract, {len(mappings)} mappings: {pages} pages of {values['page_size']}, sections "
           f"{', '.join(hook.shaper()[1])}:")
@@ -113,10 +114,10 @@ def extract(url: str, values: dict, mappings: dict, latency: float) -> tuple[flo
 
 def per_device(url: str, values: dict) -> float:
     """The original's way, with a bearer token: the id list, then one Classic detail call per device."""
-    hook = JamfHook(values, section="casper", mappings={})
-    client = RetryingClient(url, name="Jamf Classic", headers={"Accept": "application/json"},
-                            authenticate=hook._authenticate, max_connections=MAX_CONNECTIONS)
-    hook._client = client  # the hook's token, shared by the threads of this client
+    hook = JamfHook(values, section="casper")
+    token = hook.get_conn().auth  # the hook's token, shared by the threads of this client
+    client = RetryingClient(url, name="Jamf Classic", headers={"Accept": "application/json"}, auth=token,
+                            max_connections=MAX_CONNECTIONS)
     start = time.perf_counter()
     ids = [c["id"] for c in client.get_json("JSSResource/computers")["computers"]]
     with ThreadPoolExecutor(MAX_CONNECTIONS) as pool:

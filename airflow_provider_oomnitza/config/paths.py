@@ -26,7 +26,7 @@ def _airflow_ini_option() -> str | None:
     if env:
         return env
     try:
-        from airflow.configuration import conf
-    except ImportError:
+        from airflow.sdk import conf
+    except ImportError:  # the CLI without Airflow
         return None
     return conf.get("oomnitza", "ini_path", fallback=None) or None

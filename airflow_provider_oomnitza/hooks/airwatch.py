@@ -15,29 +15,28 @@ yielded in page order. The run stops at a 204 (the API's answer for an empty res
 page past the end), an empty ``Devices`` list, or once the pages cover ``Total``. A device
 id seen twice (the inventory shifting between pages) is yielded once.
 
-Connection (type ``airwatch``): host = the API URL, login/password = the admin; extra may
-hold ``api_token`` or ``client_id``/``client_secret``/``token_url``.
+Connection (type ``airwatch``): host = the API URL, login/password = the admin; the form's
+fields hold the API key (``api_token``) or the OAuth client (``client_id``, ``client_secret``,
+``token_url``).
 """
 from __future__ import annotations
 
-import threading
-from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, ClassVar, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Iterable, Iterator
 
 import requests
 
-from airflow_provider_oomnitza.hooks.base import SourceHook
-from airflow_provider_oomnitza.hooks.http_client import HttpError, RetryingClient
-from airflow_provider_oomnitza.sources.airwatch import TOKEN_URL_EXAMPLE
+from airflow_provider_oomnitza.hooks.base import TLS_FIELDS, SourceHook
+from airflow_provider_oomnitza.hooks.errors import SourceConfigError
+from airflow_provider_oomnitza.hooks.http_client import (
+    HttpError, RetryingClient, TokenAuth, TokenCache, fetch_in_order,
+)
 from airflow_provider_oomnitza.masking import mask
+from airflow_provider_oomnitza.sources.airwatch import AirWatchSettings
 
 API = "api/mdm"
 SEARCH = f"{API}/devices/search"
-DEFAULT_URL = "https://apidev.awmdm.com"
-DEFAULT_PAGE_SIZE = 500
-DEFAULT_WORKERS = 4
-NETWORK_PREFIX = "network."
+NETWORK = "network"
 
 HINTS = {
     401: "check username and password (a console admin, not a directory account), api_token (the REST API "
@@ -74,71 +73,74 @@ def device_id(device: dict) -> Any:
 class AirWatchHook(SourceHook):
     """Devices from AirWatch / Workspace ONE UEM (see the module docstring)."""
 
-    conn_type = "airwatch"
+    conn_name_attr = "airwatch_conn_id"
     default_conn_name = "airwatch_default"
+    conn_type = "airwatch"
     hook_name = "AirWatch / Workspace ONE UEM"
-    extra_settings: ClassVar[tuple[str, ...]] = ("api_token", "client_id", "client_secret", "token_url")
+    settings_model = AirWatchSettings
+    extra_fields = ("api_token", "client_id", "client_secret", "token_url", *TLS_FIELDS)
 
-    def __init__(self, settings: dict[str, Any] | None = None, *, section: str = "", mappings: dict | None = None,
-                 conn_id: str | None = None, timeout: float = 60.0, max_attempts: int = 8, max_wait: float = 120.0,
-                 **kwargs: Any) -> None:
-        super().__init__(settings, section=section, mappings=mappings, conn_id=conn_id, **kwargs)
-        s = self.settings
-        url = (s.get("url") or DEFAULT_URL).rstrip("/")
-        self.url = url if "://" in url else f"https://{url}"
-        self.page_size = int(s.get("page_size") or DEFAULT_PAGE_SIZE)
-        self.workers = int(s.get("workers") or DEFAULT_WORKERS)
-        self.dep_uuid = (s.get("dep_uuid") or "").strip()
-        self.oauth = bool(s.get("client_id"))
-        verify = s.get("cacert_file") or bool(s.get("verify_ssl", True))
-        headers = {"Accept": "application/json"}
-        if s.get("api_token"):
-            headers["aw-tenant-code"] = s["api_token"]
-        retry = {"timeout": timeout, "max_attempts": max_attempts, "max_wait": max_wait, "log": self.log}
-        self.client = RetryingClient(
-            self.url, name="AirWatch", verify=verify, headers=headers,
-            auth=None if self.oauth else (s.get("username") or "", s.get("password") or ""),
-            authenticate=self._authenticate if self.oauth else None, max_connections=self.workers, **retry,
-        )
-        self.token_url = (s.get("token_url") or "").strip()
-        self._token_client = RetryingClient(self.token_url, name="AirWatch OAuth", verify=verify, **retry)
-        self._token: str | None = None
-        self._token_generation = -1
-        self._token_lock = threading.Lock()
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self._dep_index: dict[str, dict] | None = None
+        self._last_page: int | None = None
 
+    @property
+    def url(self) -> str:
+        url = self.settings.url.rstrip("/")
+        return url if "://" in url else f"https://{url}"
+
+    @property
+    def oauth(self) -> bool:
+        return bool(self.settings.client_id)
+
+    @property
+    def client(self) -> RetryingClient:
+        return self.get_conn()
+
+    def connect(self) -> RetryingClient:
+        s = self.settings
+        headers = {"Accept": "application/json"}
+        if s.api_token.get_secret_value():
+            headers["aw-tenant-code"] = s.api_token.get_secret_value()
+        if self.oauth:
+            if not s.token_url:
+                raise SourceConfigError(f"{self.where} token_url: missing; OAuth (client_id) needs your region's "
+                                        "token URL, e.g. https://na.uemauth.workspaceone.com/connect/token")
+            self._token_client = RetryingClient(s.token_url, name="AirWatch OAuth", **self.client_options())
+            auth: Any = TokenAuth(TokenCache(self._fetch_token))
+        else:
+            auth = (s.username, s.password.get_secret_value())
+        client = RetryingClient(self.url, name="AirWatch", headers=headers, auth=auth, max_connections=s.workers,
+                                **self.client_options())
+        return client.authenticate()
 
     # -- authentication ---------------------------------------------------------------------------
-    def _authenticate(self, session: requests.Session) -> None:
-        """Bearer token for a new session: one token per credential generation (renewed after a 401)."""
-        with self._token_lock:
-            generation = self.client.generation
-            if self._token is None or self._token_generation != generation:
-                self._token = self._fetch_token()
-                self._token_generation = generation
-            session.headers["Authorization"] = f"Bearer {self._token}"
-
-    def _fetch_token(self) -> str:
-        if not self.token_url:
-            raise self._fail("OAuth token", f"token_url is not set (your region's token URL, e.g. {TOKEN_URL_EXAMPLE})")
-        form = {"grant_type": "client_credentials", "client_id": self.settings.get("client_id") or "",
-                "client_secret": self.settings.get("client_secret") or ""}
+    def _fetch_token(self) -> tuple[str, float | None]:
+        s = self.settings
         what = "OAuth token"
+        form = {"grant_type": "client_credentials", "client_id": s.client_id,
+                "client_secret": s.client_secret.get_secret_value()}
         try:
-            response = self._token_client.request("POST", self.token_url, data=form)
+            response = self._token_client.request("POST", s.token_url, data=form)
         except HttpError as exc:
-            raise self._error(exc, what, OAUTH_HINT, at=self.token_url) from None
-        body = self._json(response, what, at=self.token_url)
+            raise self._error(exc, what, OAUTH_HINT, at=s.token_url) from None
+        body = self._json(response, what, at=s.token_url)
         token = body.get("access_token") if isinstance(body, dict) else None
         if not token:
-            raise self._fail(what, "no access_token in the answer", response, at=self.token_url)
+            raise self._fail(what, "no access_token in the answer", response, at=s.token_url)
         mask(token)
-        return token
+        lifetime = body.get("expires_in")
+        return token, float(lifetime) if isinstance(lifetime, (int, float)) else None
 
     # -- calls ------------------------------------------------------------------------------------
     @property
     def _where(self) -> str:
         return f"[{self.section}] " if self.section else ""
+
+    @property
+    def workers(self) -> int:
+        return self.settings.workers
 
     def _fail(self, what: str, text: str, response: requests.Response | None = None, *, hint: str = "",
               at: str = "") -> AirWatchError:
@@ -158,7 +160,7 @@ class AirWatchHook(SourceHook):
                 text += f" (errorCode {code})"
             text += f": {message}" if message else ""
             if "gave up after" in str(exc):
-                text = f"gave up after {self.client.max_attempts} attempts: {text}"
+                text = f"gave up after {self.max_attempts} attempts: {text}"
             hint = hint or (OAUTH_HINT if self.oauth and exc.status == 401 else HINTS.get(exc.status, ""))
         return self._fail(what, text, exc.response, hint=hint, at=at)
 
@@ -180,7 +182,8 @@ class AirWatchHook(SourceHook):
     def _page(self, page: int) -> tuple[list[dict], int | None, int] | None:
         """``(devices, Total, PageSize)`` of one search page; None for 204 or an empty page."""
         what = f"device search page {page}"
-        response = self._get(SEARCH, what, params={"page": page, "pagesize": self.page_size}, ok_statuses=(204,))
+        page_size = self.settings.page_size
+        response = self._get(SEARCH, what, params={"page": page, "pagesize": page_size}, ok_statuses=(204,))
         if response.status_code == 204 or not response.content.strip():
             return None
         body = self._json(response, what)
@@ -192,57 +195,49 @@ class AirWatchHook(SourceHook):
         total = body.get("Total")
         # The server may clamp pagesize; its page numbers then count its own page size.
         size = body.get("PageSize") if isinstance(body.get("PageSize"), int) and body["PageSize"] > 0 else None
-        return devices, total if isinstance(total, int) else None, size or self.page_size
+        return devices, total if isinstance(total, int) else None, size or page_size
 
-    def _pages(self, pool: ThreadPoolExecutor) -> Iterator[list[dict]]:
+    def _pages(self) -> Iterator[list[dict]]:
         """Device pages in order; later pages are fetched ``workers`` at a time."""
         first = self._page(0)
         if first is None:
             return
         devices, total, size = first
-        last: int | None = None if total is None else max(0, -(-total // size) - 1)
-        pending: deque[tuple[int, Future]] = deque()
-        following = 1
+        self._last_page = None if total is None else max(0, -(-total // size) - 1)
+        yield devices
 
-        def fill() -> None:
-            nonlocal following
-            while len(pending) < self.workers and (last is None or following <= last):
-                pending.append((following, pool.submit(self._page, following)))
-                following += 1
+        def calls():
+            page = 1
+            while self._last_page is None or page <= self._last_page:
+                yield lambda p=page: self._page(p)
+                page += 1
 
-        try:
-            fill()
+        for result in fetch_in_order(calls(), workers=self.workers, ahead=self.workers, name="airwatch"):
+            if result is None:  # 204 or no devices: past the end (the inventory shrank)
+                return
+            devices, total, size = result
+            if total is not None and self._last_page is not None:
+                self._last_page = max(self._last_page, -(-total // size) - 1)  # the inventory grew during the run
             yield devices
-            while pending:
-                _, future = pending.popleft()
-                result = future.result()
-                if result is None:  # 204 or no devices: past the end (the inventory shrank)
-                    return
-                devices, total, size = result
-                if total is not None and last is not None:
-                    last = max(last, -(-total // size) - 1)  # the inventory grew during the run
-                fill()
-                yield devices
-        finally:
-            for _, future in pending:
-                future.cancel()
 
     # -- enrichment -----------------------------------------------------------------------------------
     def wants_network(self) -> bool:
-        return any(str(spec.get("source") or "").startswith(NETWORK_PREFIX) for spec in self.mappings.values())
+        """Network details cost a call per device: read only when a path the run names is under ``network``."""
+        return self.needs.names(NETWORK)
 
     def dep_index(self) -> dict[str, dict]:
         """The DEP group's devices by ``deviceSerialNumber`` (one call, cached)."""
         if self._dep_index is None:
-            what = f"DEP group {self.dep_uuid}"
-            response = self._get(f"{API}/dep/groups/{self.dep_uuid}/devices", what,
+            dep_uuid = self.settings.dep_uuid.strip()
+            what = f"DEP group {dep_uuid}"
+            response = self._get(f"{API}/dep/groups/{dep_uuid}/devices", what,
                                  hint="check dep_uuid (DEP needs AirWatch 9.2 or later)")
             rows = self._json(response, what) if response.content.strip() else []
             if not isinstance(rows, list):
                 raise self._fail(what, f"expected a JSON list, got {response.text[:200]!r}", response)
             self._dep_index = {row["deviceSerialNumber"]: row for row in rows
                                if isinstance(row, dict) and row.get("deviceSerialNumber")}
-            self.log.info("DEP group %s: %d devices", self.dep_uuid, len(self._dep_index))
+            self.log.info("DEP group %s: %d devices", dep_uuid, len(self._dep_index))
         return self._dep_index
 
     def network(self, device: dict) -> dict:
@@ -260,7 +255,7 @@ class AirWatchHook(SourceHook):
         return body if isinstance(body, dict) else {}
 
     def _enrich(self, devices: list[dict], pool: ThreadPoolExecutor | None = None) -> list[dict]:
-        if self.dep_uuid:
+        if self.settings.dep_uuid:
             index = self.dep_index()
             for device in devices:
                 row = index.get(device.get("SerialNumber") or "")
@@ -274,12 +269,12 @@ class AirWatchHook(SourceHook):
 
     # -- SourceHook -----------------------------------------------------------------------------------
     def records(self) -> Iterator[dict]:
-        if self.dep_uuid:
+        if self.settings.dep_uuid:
             self.dep_index()  # before paging, as the original (and fail early on a wrong dep_uuid)
         seen: set[Any] = set()
         count = 0
-        with ThreadPoolExecutor(self.workers, thread_name_prefix="airwatch") as pool:
-            for devices in self._pages(pool):
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="airwatch-network") as pool:
+            for devices in self._pages():
                 fresh = []
                 for device in devices:
                     ident = device_id(device)
@@ -296,8 +291,8 @@ class AirWatchHook(SourceHook):
         body = {"Total": 0} if response.status_code == 204 else self._json(response, "device search")
         total = body.get("Total", "?") if isinstance(body, dict) else "?"
         message = f"Connected to AirWatch at {self.url} ({'OAuth' if self.oauth else 'Basic'}): {total} devices"
-        if self.dep_uuid:
-            message += f"; DEP group {self.dep_uuid}: {len(self.dep_index())} devices"
+        if self.settings.dep_uuid:
+            message += f"; DEP group {self.settings.dep_uuid}: {len(self.dep_index())} devices"
         return message
 
     def record_by_id(self, record_id: str) -> dict | None:

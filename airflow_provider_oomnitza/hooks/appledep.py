@@ -16,26 +16,24 @@ detail objects answered ``SUCCESS`` are the records, as the original connector y
 other statuses are reported, with the serial). Up to ``detail_workers`` detail calls run in
 threads while the next page is listed; records come out in Apple's order, each serial once.
 
-Connection (type ``appledep``): host = the service URL, password = the server token JSON;
-extra may hold ``verify_ssl``.
+Connection (type ``appledep``): host = the service URL, password = the server token JSON.
 """
 from __future__ import annotations
 
 import json
 import threading
-from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, ClassVar, Iterator
+from typing import Any, Iterator
 
 import requests
-from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_oomnitza import __version__
-from airflow_provider_oomnitza.config.types import parse_bool
-from airflow_provider_oomnitza.hooks.base import SourceHook
-from airflow_provider_oomnitza.hooks.http_client import HttpError, RetryingClient
-from airflow_provider_oomnitza.sources.appledep import token_problem
+from airflow_provider_oomnitza.hooks.base import TLS_FIELDS, SourceHook
+from airflow_provider_oomnitza.hooks.errors import RefusedCredentials
+from airflow_provider_oomnitza.hooks.http_client import (
+    HttpError, RetryingClient, TokenAuth, TokenCache, fetch_in_order,
+)
 from airflow_provider_oomnitza.masking import mask
+from airflow_provider_oomnitza.sources.appledep import AppleDepSettings
 
 SESSION_HEADER = "X-ADM-Auth-Session"
 PROTOCOL_VERSION = "3"  # the original sent 2; 3 is what current clients send (os, device_family need >= 2)
@@ -58,101 +56,72 @@ CURSOR_ERRORS = {
 }
 
 
-class AppleDepError(Exception):
+class AppleDepError(HttpError):
     """An Apple DEP call failed (another try of the task may succeed)."""
 
 
-class AppleDepAuthError(AirflowFailException):
+class AppleDepAuthError(RefusedCredentials):
     """Apple refuses this server token; retrying cannot help until someone acts. Airflow does not retry it."""
 
 
-class _SessionAuth(requests.auth.AuthBase):
-    """Puts the hook's current auth session token on each request, so a rotation reaches every thread."""
-
-    def __init__(self, hook: AppleDepHook):
-        self.hook = hook
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers[SESSION_HEADER] = self.hook.session_token or ""
-        return request
+def _session_refused(response: requests.Response) -> bool:
+    """An expired session (401) or one Apple does not recognise (403 FORBIDDEN): open a new one."""
+    return response.status_code == 401 or (response.status_code == 403 and response.text.strip() == "FORBIDDEN")
 
 
 class AppleDepHook(SourceHook):
+    conn_name_attr = "appledep_conn_id"
+    default_conn_name = "appledep_default"
     conn_type = "appledep"
     hook_name = "Apple DEP"
-    default_conn_name = "appledep_default"
-    connection_fields: ClassVar[dict[str, str]] = {"host": "url", "password": "api_token"}
-    extra_settings: ClassVar[tuple[str, ...]] = ("verify_ssl",)
+    settings_model = AppleDepSettings
+    connection_fields = {"host": "url", "password": "api_token"}
+    extra_fields = TLS_FIELDS
 
     page_limit = 1000   # devices per /server/devices page (Apple's maximum; the original asked for 50)
     detail_workers = 2  # /devices calls in flight while the next page is fetched
-    max_attempts = 8    # per call, for 429/5xx/connection errors (Retry-After honoured)
-    max_wait = 120.0
 
-
-    def __init__(self, settings: dict[str, Any] | None = None, **kwargs: Any) -> None:
-        super().__init__(settings, **kwargs)
-        self.session_token: str | None = None
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.sessions_opened = 0  # GET /session calls that returned a session
         self.rotations = 0        # session tokens adopted from a response header
-        self._token_generation = -1
         self._lock = threading.Lock()
         self._refused: AppleDepAuthError | None = None  # Apple refused the token: no thread asks again
-        self._clients: tuple[RetryingClient, RetryingClient] | None = None
+        self._sessions = TokenCache(self._open_session)
 
-    # -- settings and clients --------------------------------------------------------------------
-    def _where(self) -> str:
-        return f"[{self.section}] " if self.section else ""
-
-    def _server_token(self) -> dict[str, str]:
-        raw = self.settings.get("api_token") or ""
-        problem = token_problem(raw)
-        if problem:
-            raise AppleDepAuthError(f"{self._where()}api_token: {problem}")
-        return json.loads(raw)
-
-    def _verify(self) -> bool | str:
-        verify = parse_bool(self.settings.get("verify_ssl", True))
-        return (self.settings.get("cacert_file") or True) if verify else False
+    @property
+    def session_token(self) -> str | None:
+        return self._sessions.token
 
     @property
     def client(self) -> RetryingClient:
-        return self._make_clients()[1]
+        return self.get_conn()
 
-    def _make_clients(self) -> tuple[RetryingClient, RetryingClient]:
-        """(the OAuth1-signed client for /session, the client for every other call)."""
-        if self._clients is None:
-            from requests_oauthlib import OAuth1
+    # -- the clients -----------------------------------------------------------------------------
+    def connect(self) -> RetryingClient:
+        """The client for every call but /session (the session opens on its first call)."""
+        from requests_oauthlib import OAuth1
 
-            token = self._server_token()
-            url = self.settings.get("url") or "https://mdmenrollment.apple.com"
-            common: dict[str, Any] = {"name": "Apple DEP", "verify": self._verify(), "log": self.log,
-                                      "max_attempts": self.max_attempts, "max_wait": self.max_wait}
-            headers = {"X-Server-Protocol-Version": PROTOCOL_VERSION, "User-Agent": USER_AGENT}
-            signed = RetryingClient(url, headers=headers, auth=OAuth1(
-                token["consumer_key"], token["consumer_secret"], token["access_token"], token["access_secret"],
-                realm="ADM", signature_method="HMAC-SHA1"), **common)
-            data = RetryingClient(url, headers={**headers, "Content-Type": "application/json;charset=UTF8"},
-                                  auth=_SessionAuth(self), authenticate=self._authenticate, **common)
-            self._clients = (signed, data)
-        return self._clients
+        token = json.loads(self.settings.api_token.get_secret_value())  # its form was checked with the settings
+        headers = {"X-Server-Protocol-Version": PROTOCOL_VERSION, "User-Agent": USER_AGENT}
+        self._signed = RetryingClient(self.settings.url, name="Apple DEP", headers=headers, auth=OAuth1(
+            token["consumer_key"], token["consumer_secret"], token["access_token"], token["access_secret"],
+            realm="ADM", signature_method="HMAC-SHA1"), **self.client_options())
+        client = RetryingClient(self.settings.url, name="Apple DEP",
+                                headers={**headers, "Content-Type": "application/json;charset=UTF8"},
+                                auth=TokenAuth(self._sessions, header=SESSION_HEADER, scheme="",
+                                               refused=_session_refused),
+                                response_hooks=[self._adopt_rotation], **self.client_options())
+        return client
 
     # -- the auth session ----------------------------------------------------------------------
-    def _authenticate(self, session: requests.Session) -> None:
-        """Called by the client for each new per-thread session: a session token for this generation."""
-        session.hooks["response"].append(self._adopt_rotation)
-        generation = self.client.generation
-        with self._lock:
-            if self._refused is not None:
-                raise self._refused
-            if self.session_token is None or self._token_generation != generation:
-                self.session_token = self._open_session()
-                self._token_generation = generation
-
-    def _open_session(self) -> str:
-        signed = self._make_clients()[0]
+    def _open_session(self) -> tuple[str, None]:
+        """A new auth session token (the TokenCache calls this, one thread at a time)."""
+        if self._refused is not None:
+            raise self._refused
+        self.get_conn()
         try:
-            body = signed.get_json("session")
+            body = self._signed.get_json("session")
         except HttpError as exc:
             error = self._session_error(exc)
             if isinstance(error, AppleDepAuthError):
@@ -163,49 +132,41 @@ class AppleDepHook(SourceHook):
             raise AppleDepError(f"{self._where()}Apple DEP answered GET /session without an auth_session_token")
         self.sessions_opened += 1
         mask(token)
-        return token
+        return token, None  # Apple says when it is over: 401
+
+    def _where(self) -> str:
+        return f"[{self.section}] " if self.section else ""
 
     def _session_error(self, exc: HttpError) -> Exception:
         code = _apple_code(exc)
         if code in REFUSALS:
             return AppleDepAuthError(f"{self._where()}Apple DEP refused the server token ({exc.status} {code}): "
-                                     f"{REFUSALS[code]}.")
+                                     f"{REFUSALS[code]}.", exc.status, exc.response)
         if exc.status == 401:
             return AppleDepAuthError(
                 f"{self._where()}Apple DEP refused the server token (401 {code or 'UNAUTHORIZED'}): api_token is not "
                 "the current server token of this device management service, or this machine's clock is more than "
-                f"a few minutes off. To get the current one, {TOKEN_HELP}.")
+                f"a few minutes off. To get the current one, {TOKEN_HELP}.", 401, exc.response)
         if exc.status == 400:
             return AppleDepAuthError(f"{self._where()}Apple DEP rejected the signed GET /session (400 "
-                                     f"{code or 'BAD_REQUEST'}); check api_token and url ({exc})")
-        return AppleDepError(f"{self._where()}cannot open an Apple DEP session: {exc}")
+                                     f"{code or 'BAD_REQUEST'}); check api_token and url ({exc})", 400, exc.response)
+        return AppleDepError(f"{self._where()}cannot open an Apple DEP session: {exc}", exc.status, exc.response)
 
     def _adopt_rotation(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         """Apple may send a new session token in any response: switch to it, unless it is already stale."""
         new = response.headers.get(SESSION_HEADER)
-        if not new:
-            return
-        used = response.request.headers.get(SESSION_HEADER)
-        with self._lock:
-            if used == self.session_token and new != self.session_token:
-                mask(new)
-                self.session_token = new
+        if new and self._sessions.adopt(response.request.headers.get(SESSION_HEADER), new):
+            mask(new)
+            with self._lock:
                 self.rotations += 1
 
     # -- calls -----------------------------------------------------------------------------------
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         """One Apple DEP call (JSON answer); Apple's refusals become errors that say what to do."""
-        client = self.client
-        generation = client.generation
         try:
-            try:
-                return client.request(method, path, **kwargs).json()
-            except HttpError as exc:
-                if exc.status != 403 or _apple_code(exc) != "FORBIDDEN":
-                    raise
-                # Apple does not recognise the session: one new session, as for a 401.
-                client.reauthenticate(generation)
-                return client.request(method, path, **kwargs).json()
+            return self.client.request(method, path, **kwargs).json()
+        except (AppleDepError, AppleDepAuthError):
+            raise
         except HttpError as exc:
             raise self._call_error(method, path, exc) from None
 
@@ -213,11 +174,15 @@ class AppleDepHook(SourceHook):
         code = _apple_code(exc)
         where = f"{self._where()}Apple DEP {method} /{path}"
         if code in REFUSALS:
-            return AppleDepAuthError(f"{where}: refused ({exc.status} {code}): {REFUSALS[code]}.")
+            return AppleDepAuthError(f"{where}: refused ({exc.status} {code}): {REFUSALS[code]}.", exc.status,
+                                     exc.response)
+        if exc.status in (401, 403):
+            return AppleDepAuthError(f"{where}: {exc.status} {code or 'refused'} even with a new session: {exc}",
+                                     exc.status, exc.response)
         if code in CURSOR_ERRORS:
             return AppleDepError(f"{where}: {exc.status} {code}: {CURSOR_ERRORS[code]}. Run the sync again: "
-                                 "each run starts a new full fetch.")
-        return AppleDepError(f"{self._where()}{exc}")
+                                 "each run starts a new full fetch.", exc.status, exc.response)
+        return AppleDepError(f"{self._where()}{exc}", exc.status, exc.response)
 
     # -- API -------------------------------------------------------------------------------------
     def check(self) -> str:
@@ -267,21 +232,10 @@ class AppleDepHook(SourceHook):
 
     def records(self) -> Iterator[dict]:
         """The detail object of every device Apple answers SUCCESS for, in Apple's order."""
-        workers = max(1, self.detail_workers)
-        pending: deque[tuple[list[str], Future]] = deque()
-        with ThreadPoolExecutor(workers, thread_name_prefix="appledep") as pool:
-            try:
-                for serials in self.serial_pages():
-                    pending.append((serials, pool.submit(self.details, serials)))
-                    while len(pending) > workers:
-                        serials, future = pending.popleft()
-                        yield from self._successes(serials, future.result())
-                while pending:
-                    serials, future = pending.popleft()
-                    yield from self._successes(serials, future.result())
-            finally:
-                for _, future in pending:
-                    future.cancel()
+        calls = ((lambda serials=serials: (serials, self.details(serials))) for serials in self.serial_pages())
+        for serials, details in fetch_in_order(calls, workers=max(1, self.detail_workers),
+                                               ahead=max(1, self.detail_workers), name="appledep"):
+            yield from self._successes(serials, details)
 
     def record_by_id(self, record_id: str) -> dict | None:
         serial = record_id.strip().upper()

@@ -7,23 +7,27 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from airflow_provider_oomnitza.hooks.base import SourceHook
+from airflow_provider_oomnitza.sources.files import CsvSource, JsonAssetSettings
 
 
 class FileSourceHook(SourceHook):
     """Reads ``filename`` or every ``*.<ext>`` in ``directory`` (sorted, not recursive)."""
 
     ext = ""
+    connection_fields: dict[str, str] = {}
+    extra_fields = ("filename", "directory")
 
     def files(self) -> list[Path]:
         ext = self.ext
-        if self.settings.get("filename"):
-            path = Path(self.settings["filename"])
+        filename = getattr(self.settings, "filename", "")
+        if filename:
+            path = Path(filename)
             if not path.is_file():
-                raise FileNotFoundError(f"[{self.section}] filename: {path} is not a file")
+                raise FileNotFoundError(f"{self.where} filename: {path} is not a file")
             return [path]
-        directory = Path(self.settings["directory"])
+        directory = Path(self.settings.directory)
         if not directory.is_dir():
-            raise FileNotFoundError(f"[{self.section}] directory: {directory} is not a directory")
+            raise FileNotFoundError(f"{self.where} directory: {directory} is not a directory")
         return sorted(directory.glob(f"*.{ext}"))
 
     def records(self) -> Iterator[dict]:
@@ -44,6 +48,7 @@ class CsvSourceHook(FileSourceHook):
 
     ext = "csv"
     hook_name = "Oomnitza CSV source"
+    settings_model = CsvSource
 
     def file_records(self, path: Path) -> Iterator[dict]:
         header: list[str] | None = None
@@ -81,6 +86,7 @@ class JsonSourceHook(FileSourceHook):
 
     ext = "json"
     hook_name = "Oomnitza JSON source"
+    settings_model = JsonAssetSettings
 
     def file_records(self, path: Path) -> Iterator[dict]:
         try:

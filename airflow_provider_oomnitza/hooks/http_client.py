@@ -1,33 +1,38 @@
-"""Retrying HTTP shared by every hook: one retry policy, one place that reads rate-limit headers.
+"""The client toolkit every hook shares: retries, tokens, ordered prefetch, TLS.
 
-``retrying()`` builds the tenacity policy (429/5xx/connection errors; exponential backoff
-with jitter, or the server's own hint such as ``Retry-After``; each wait capped).
-``RetryingClient`` is the requests-based client the source hooks use: a session per
-thread (keep-alive under concurrency), an optional cap on concurrent requests (Jamf asks
-for at most 5), and one re-authentication on 401 for expiring tokens.
+- ``send_with_retries`` is the one retry loop (429/5xx/connection errors; exponential backoff
+  with jitter, or the server's own hint such as ``Retry-After``; each wait capped), with one
+  log line per failed attempt and one re-authentication when the server refuses a token.
+- ``TokenCache`` and ``TokenAuth``: one token shared by every thread, fetched on first use,
+  renewed shortly before it expires and once when the server refuses it, one renewal at a
+  time however many threads noticed.
+- ``fetch_in_order``: calls run a few at a time on threads, results come back in order
+  (pages of an inventory, detail calls, bulk posts).
+- ``RetryingClient``: the requests-based client of the source hooks: a base URL, a session per
+  thread (keep-alive under concurrency), TLS from ``TlsOptions``, an optional cap on
+  concurrent requests (Jamf asks for at most 5).
 """
 from __future__ import annotations
 
 import email.utils
+import itertools
 import logging
+import re
 import threading
 import time
-from typing import Any, Callable, Iterable
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 import requests
 import tenacity
 
+from airflow_provider_oomnitza.hooks.errors import HttpError  # noqa: F401 - the hooks' error contract
+from airflow_provider_oomnitza.hooks.tls import TlsAdapter, TlsOptions, tls_failure
+
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 WaitHint = Callable[[requests.Response], "float | None"]
-
-
-class HttpError(Exception):
-    """A call failed for good: a non-retryable status, or retries ran out."""
-
-    def __init__(self, message: str, status: int | None = None, response: requests.Response | None = None):
-        super().__init__(message)
-        self.status = status
-        self.response = response
+T = TypeVar("T")
 
 
 class RetryableResponse(Exception):
@@ -98,20 +103,52 @@ class _WaitHint(tenacity.wait.wait_base):
         return min(self.fallback(retry_state), self.cap)
 
 
+def failure_reason(exc: BaseException) -> str:
+    """A short reason for a failed attempt: the status, or the root of a connection error (not urllib3's
+    whole text with its object addresses)."""
+    if isinstance(exc, RetryableResponse):
+        return str(exc)[:200]
+    tls = tls_failure(exc)
+    if tls:
+        return tls
+    if isinstance(exc, requests.Timeout):
+        return "timed out"
+    root: BaseException = exc
+    while True:  # requests' ConnectionError > urllib3's MaxRetryError > the reason
+        inner = getattr(root, "reason", None)
+        if not isinstance(inner, BaseException) and root.args and isinstance(root.args[0], BaseException):
+            inner = root.args[0]
+        if not isinstance(inner, BaseException) or inner is root:
+            break
+        root = inner
+    text = re.sub(r"<[\w.]+ object at 0x[0-9a-fA-F]+>:?\s*", "", str(root))
+    text = text.replace("Failed to establish a new connection: ", "").strip()
+    return (text or type(root).__name__)[:200]
+
+
+def _retryable(exc: BaseException) -> bool:
+    if isinstance(exc, requests.exceptions.SSLError):  # a certificate does not get better by asking again
+        return False
+    return isinstance(exc, (RetryableResponse, requests.ConnectionError, requests.Timeout))
+
+
 def retrying(*, max_attempts: int, max_wait: float, log: Any, hint: WaitHint = retry_after_seconds,
-             what: str = "call") -> tenacity.Retrying:
-    """The retry policy: RetryableResponse and connection errors, backoff or the server's hint."""
+             what: str = "call", sleep: Callable[[float], None] = time.sleep) -> tenacity.Retrying:
+    """The retry policy: RetryableResponse and connection errors, backoff or the server's hint; one
+    WARNING line per failed attempt (what failed, attempt n of m, the next wait)."""
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
         wait_s = state.next_action.sleep if state.next_action else 0
-        log.warning("%s failed (%s); retry %d in %.1f s", what, exc, state.attempt_number, wait_s)
+        log.warning("%s failed: %s; attempt %d of %d, next in %.1f s", what, failure_reason(exc),
+                    state.attempt_number, max_attempts, wait_s)
 
     return tenacity.Retrying(
         stop=tenacity.stop_after_attempt(max_attempts),
         wait=_WaitHint(hint, tenacity.wait_exponential_jitter(multiplier=0.5, max=max_wait), max_wait),
-        retry=tenacity.retry_if_exception_type((RetryableResponse, requests.ConnectionError, requests.Timeout)),
+        retry=tenacity.retry_if_exception(_retryable),
         before_sleep=before_sleep,
+        sleep=sleep,
         reraise=True,
     )
 
@@ -127,31 +164,189 @@ def send_with_retries(
     retry_statuses: Iterable[int] = RETRY_STATUSES,
     ok_statuses: Iterable[int] = (),
     unreachable: str = "cannot connect",
+    renew_auth: Callable[[requests.Response], bool] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> requests.Response:
-    """Call ``send`` under the retry policy; a final error status becomes ``HttpError`` naming ``what``."""
+    """Call ``send`` under the retry policy; a final error status becomes ``HttpError`` naming ``what``.
+
+    ``renew_auth(response)`` is asked once per call when a response comes back: it returns True
+    when it saw a refused token and renewed it, and ``send`` is then called again at once.
+    """
     retry_statuses = frozenset(retry_statuses)
+    renewed = False
+
+    def attempt() -> requests.Response:
+        nonlocal renewed
+        response = send()
+        if renew_auth is not None and not renewed and response.status_code < 500 and renew_auth(response):
+            renewed = True
+            response = send()
+        return response
+
     try:
-        for attempt in retrying(max_attempts=max_attempts, max_wait=max_wait, log=log, hint=hint, what=what):
-            with attempt:
-                response = send()
+        for try_ in retrying(max_attempts=max_attempts, max_wait=max_wait, log=log, hint=hint, what=what,
+                             sleep=sleep):
+            with try_:
+                response = attempt()
                 if response.status_code in retry_statuses:
                     raise RetryableResponse(response)
     except RetryableResponse as exc:
         raise HttpError(f"{what}: gave up after {max_attempts} attempts: {exc}",
                         exc.response.status_code, exc.response) from None
+    except requests.exceptions.SSLError as exc:
+        raise HttpError(f"{what}: {failure_reason(exc)}") from None
     except (requests.ConnectionError, requests.Timeout) as exc:
-        raise HttpError(f"{what}: {unreachable}: {exc}") from None
+        raise HttpError(f"{what}: {unreachable} ({failure_reason(exc)}; {max_attempts} attempts)") from None
     if response.status_code >= 400 and response.status_code not in ok_statuses:
         raise HttpError(f"{what}: {response.status_code} {response.reason}: {error_text(response)}",
                         response.status_code, response)
     return response
 
 
-class RetryingClient:
-    """HTTP for a source API: base URL, retries, per-thread sessions, optional concurrency cap.
+# ---------------------------------------------------------------------------------------------
+# Tokens
+# ---------------------------------------------------------------------------------------------
 
-    ``authenticate(session)`` (optional) sets credentials on a new session and is called
-    again once when a request gets 401 (an expired token), before that request is retried.
+Token = tuple[str, "float | None"]  # (value, seconds it lives; None: until the server refuses it)
+
+
+class TokenCache:
+    """One token for every thread of a hook.
+
+    ``fetch()`` gets a new ``(token, lifetime)``. The token is fetched on first use and renewed
+    a minute before it expires (a fifth of its life early for short lifetimes); ``renew(refused)``
+    renews it after the server refused ``refused``, unless another thread already did. A lock
+    keeps it to one fetch at a time: threads that need the token meanwhile wait for that one.
+    """
+
+    def __init__(self, fetch: Callable[[], Token], *, clock: Callable[[], float] = time.monotonic):
+        self._fetch = fetch
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._token: str | None = None
+        self._renew_at = float("inf")
+        self.issued = 0  # tokens fetched (tests count renewals with it)
+
+    def current(self) -> str:
+        with self._lock:
+            if self._token is None or self._clock() >= self._renew_at:
+                self._renew()
+            assert self._token is not None
+            return self._token
+
+    def renew(self, refused: str | None) -> None:
+        """The server refused ``refused``: fetch a new token, once, however many threads report it."""
+        with self._lock:
+            if self._token is None or self._token == refused:
+                self._renew()
+
+    def adopt(self, used: str | None, new: str) -> bool:
+        """The server handed over a new token in answer to ``used`` (a rotation): take it unless stale."""
+        with self._lock:
+            if used == self._token and new != self._token:
+                self._token = new
+                return True
+            return False
+
+    def forget(self) -> str | None:
+        """Drop the token (after giving it back); the next use fetches a new one. Returns the old one."""
+        with self._lock:
+            token, self._token = self._token, None
+            return token
+
+    @property
+    def token(self) -> str | None:
+        return self._token
+
+    def _renew(self) -> None:
+        token, lifetime = self._fetch()
+        self._token = token
+        self.issued += 1
+        if lifetime is None:
+            self._renew_at = float("inf")
+        else:
+            self._renew_at = self._clock() + lifetime - min(60.0, lifetime / 5)
+
+
+def _refused_401(response: requests.Response) -> bool:
+    return response.status_code == 401
+
+
+class TokenAuth(requests.auth.AuthBase):
+    """Puts the cache's current token on each request (``<scheme> <token>`` in ``header``).
+
+    ``refused(response)`` says whether an answer means "this token is no longer good" (401 by
+    default); the retry loop then calls ``renew_if_refused`` once and sends the request again.
+    """
+
+    def __init__(self, cache: TokenCache, *, header: str = "Authorization", scheme: str = "Bearer",
+                 refused: Callable[[requests.Response], bool] = _refused_401):
+        self.cache = cache
+        self.header = header
+        self.scheme = scheme
+        self.refused = refused
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        token = self.cache.current()
+        request.headers[self.header] = f"{self.scheme} {token}" if self.scheme else token
+        return request
+
+    def renew_if_refused(self, response: requests.Response) -> bool:
+        if not self.refused(response):
+            return False
+        sent = response.request.headers.get(self.header) if response.request is not None else None
+        if sent and self.scheme:
+            sent = sent.removeprefix(f"{self.scheme} ")
+        self.cache.renew(sent)
+        return True
+
+
+# ---------------------------------------------------------------------------------------------
+# Ordered, bounded prefetch
+# ---------------------------------------------------------------------------------------------
+
+def fetch_in_order(calls: Iterable[Callable[[], T]], *, workers: int, ahead: int | None = None,
+                   name: str = "fetch") -> Iterator[T]:
+    """Run ``calls`` on ``workers`` threads, at most ``ahead`` (default twice ``workers``) submitted
+    at once, and yield their results in the order of ``calls``.
+
+    ``calls`` is read lazily, in the caller's thread, one call per result taken: a generator of
+    calls may look at the results already yielded (a total that grew, a cursor, the end of the
+    list). Stopping the iteration cancels what has not started; an exception of a call is raised
+    where its result would have been yielded.
+    """
+    workers = max(1, workers)
+    ahead = max(workers, ahead or 2 * workers)
+    pending_calls = iter(calls)
+    pool = ThreadPoolExecutor(workers, thread_name_prefix=name)
+    pending: deque[Future] = deque()
+
+    def fill() -> None:
+        for call in itertools.islice(pending_calls, ahead - len(pending)):
+            pending.append(pool.submit(call))
+
+    try:
+        fill()
+        while pending:
+            result = pending.popleft().result()
+            yield result
+            fill()
+    finally:
+        for future in pending:
+            future.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# The client
+# ---------------------------------------------------------------------------------------------
+
+class RetryingClient:
+    """HTTP for a source API: base URL, retries, per-thread sessions, TLS, optional concurrency cap.
+
+    ``auth`` is any requests auth; a ``TokenAuth`` also gets its one renewal when the server
+    refuses its token. ``response_hooks`` see every response (a token rotation). ``sleep`` is how
+    retry waits are spent (tests count them instead).
     """
 
     def __init__(
@@ -159,10 +354,9 @@ class RetryingClient:
         base_url: str,
         *,
         name: str,
-        verify: bool | str = True,
+        tls: TlsOptions | None = None,
         headers: dict[str, str] | None = None,
         auth: Any = None,
-        authenticate: Callable[[requests.Session], None] | None = None,
         timeout: float = 60.0,
         max_attempts: int = 8,
         max_wait: float = 120.0,
@@ -170,50 +364,45 @@ class RetryingClient:
         hint: WaitHint = retry_after_seconds,
         max_connections: int | None = None,
         log: Any = None,
+        sleep: Callable[[float], None] = time.sleep,
+        response_hooks: Iterable[Callable[..., Any]] = (),
     ):
+        self.response_hooks = list(response_hooks)
         self.base_url = base_url.rstrip("/")
         self.name = name
-        self.verify = verify
+        self.tls = tls or TlsOptions()
         self.headers = dict(headers or {})
         self.auth = auth
-        self.authenticate = authenticate
         self.timeout = timeout
         self.max_attempts = max_attempts
         self.max_wait = max_wait
         self.retry_statuses = frozenset(retry_statuses)
         self.hint = hint
+        self.sleep = sleep
         self.log = log or logging.getLogger(__name__)
         self._local = threading.local()
         self._slots = threading.BoundedSemaphore(max_connections) if max_connections else None
-        self._auth_lock = threading.Lock()
-        self._auth_generation = 0
+        self._context = self.tls.ssl_context()
 
     def session(self) -> requests.Session:
+        """This thread's session (keep-alive connections are per thread)."""
         session = getattr(self._local, "session", None)
-        if session is None or getattr(self._local, "generation", -1) != self._auth_generation:
+        if session is None:
             session = requests.Session()
-            session.verify = self.verify
+            session.verify = self.tls.requests_verify
             session.headers.update(self.headers)
             session.auth = self.auth
-            adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=1)
-            session.mount("http://", adapter)
-            session.mount("https://", adapter)
-            if self.authenticate:
-                self.authenticate(session)
+            session.hooks["response"].extend(self.response_hooks)
+            session.mount("http://", requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=1))
+            session.mount("https://", TlsAdapter(self._context, pool_connections=1, pool_maxsize=1))
             self._local.session = session
-            self._local.generation = self._auth_generation
         return session
 
-    @property
-    def generation(self) -> int:
-        """Bumped each time credentials must be renewed; hooks key their cached token on it."""
-        return self._auth_generation
-
-    def reauthenticate(self, generation: int) -> None:
-        """Start a new credential generation (once per expiry, however many threads noticed it)."""
-        with self._auth_lock:
-            if self._auth_generation == generation:
-                self._auth_generation += 1
+    def authenticate(self) -> RetryingClient:
+        """Get the token now (if the auth has one), so that bad credentials show before any data call."""
+        if isinstance(self.auth, TokenAuth):
+            self.auth.cache.current()
+        return self
 
     def url(self, path: str) -> str:
         return path if "://" in path else f"{self.base_url}/{path.lstrip('/')}"
@@ -222,23 +411,15 @@ class RetryingClient:
         """One call with retries. Statuses in ``ok_statuses`` (e.g. 204, 404) are returned, not raised."""
         url = self.url(path)
         kwargs.setdefault("timeout", self.timeout)
-        reauthenticated = False
-
-        def send() -> requests.Response:
-            nonlocal reauthenticated
-            generation = getattr(self._local, "generation", self._auth_generation)
-            response = self._send(method, url, **kwargs)
-            if response.status_code == 401 and self.authenticate and not reauthenticated:
-                reauthenticated = True
-                self.reauthenticate(generation)
-                response = self._send(method, url, **kwargs)
-            return response
-
-        return send_with_retries(send, what=f"{self.name} {method} {_display(url)}", max_attempts=self.max_attempts,
-                                 max_wait=self.max_wait, log=self.log, hint=self.hint,
-                                 retry_statuses=self.retry_statuses, ok_statuses=ok_statuses)
+        renew = self.auth.renew_if_refused if isinstance(self.auth, TokenAuth) else None
+        return send_with_retries(lambda: self._send(method, url, **kwargs), what=f"{self.name} {method} {display(url)}",
+                                 max_attempts=self.max_attempts, max_wait=self.max_wait, log=self.log,
+                                 hint=self.hint, retry_statuses=self.retry_statuses, ok_statuses=ok_statuses,
+                                 renew_auth=renew, sleep=self.sleep)
 
     def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        # Given on each request: a session's verify loses to REQUESTS_CA_BUNDLE in the environment.
+        kwargs.setdefault("verify", self.tls.requests_verify)
         if self._slots is None:
             return self.session().request(method, url, **kwargs)
         with self._slots:
@@ -248,6 +429,6 @@ class RetryingClient:
         return self.request("GET", path, **kwargs).json()
 
 
-def _display(url: str) -> str:
+def display(url: str) -> str:
     """The URL without its query string (which may carry secrets) for messages and logs."""
     return url.split("?", 1)[0]

@@ -13,8 +13,8 @@ names (``device_spaces/criteria``) are asked for on ``/api/v2/devices`` with ``l
 (every device), ``offset``/``limit`` while ``hasMore``. Records are Core's flat objects with
 dotted keys (``common.Serialnumber``), unchanged; a device seen in two spaces is sent once.
 
-Connection (type ``mobileiron``): host = the URL, login/password = the API user; extra may
-hold ``api_version``.
+Connection (type ``mobileiron``): host = the URL, login/password = the API user; the form's
+API version field says Cloud (1) or Core (2).
 """
 from __future__ import annotations
 
@@ -22,9 +22,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterable, Iterator
 
-from airflow_provider_oomnitza.hooks.base import SourceHook
+from airflow_provider_oomnitza.hooks.base import TLS_FIELDS, SourceHook
 from airflow_provider_oomnitza.hooks.http_client import HttpError, RetryingClient
-from airflow_provider_oomnitza.sources.mobileiron import ALL, DEFAULT_CHECKIN_THRESHOLD
+from airflow_provider_oomnitza.sources.mobileiron import ALL, MobileIronSettings
 
 CLOUD_ROWS = 500  # Ivanti's documented maximum of ``rows``; Cloud answers 400 above it
 CORE_LIMIT = 500
@@ -40,34 +40,26 @@ AUTH_HINTS = {
 
 
 class MobileIronHook(SourceHook):
+    conn_name_attr = "mobileiron_conn_id"
+    default_conn_name = "mobileiron_default"
     conn_type = "mobileiron"
     hook_name = "MobileIron"
-    extra_settings = ("api_version",)
+    settings_model = MobileIronSettings
+    extra_fields = ("api_version", *TLS_FIELDS)
     clock = staticmethod(time.time)  # what "now" is for the check-in cut-off
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._http: RetryingClient | None = None
-
-
-    # -- plumbing -------------------------------------------------------------------------------
     @property
     def api_version(self) -> int:
-        version = int(self.settings.get("api_version") or 1)
-        if version not in (1, 2):
-            raise ValueError(f"[{self.section}] api_version: expected 1 (Cloud) or 2 (Core), got {version}")
-        return version
+        return self.settings.api_version
 
     @property
     def http(self) -> RetryingClient:
-        if self._http is None:
-            s = self.settings
-            self._http = RetryingClient(
-                s["url"], name="MobileIron", verify=bool(s.get("verify_ssl", True)) and (s.get("cacert_file") or True),
-                auth=(s.get("username") or "", s.get("password") or ""), headers={"Accept": "application/json"},
-                log=self.log,
-            )
-        return self._http
+        return self.get_conn()
+
+    def connect(self) -> RetryingClient:
+        s = self.settings
+        return RetryingClient(s.url, name="MobileIron", auth=(s.username, s.password.get_secret_value()),
+                              headers={"Accept": "application/json"}, **self.client_options())
 
     def _get(self, path: str, **params: Any) -> Any:
         try:
@@ -84,7 +76,7 @@ class MobileIronHook(SourceHook):
         if not isinstance(body, dict):
             kind = response.headers.get("Content-Type")
             raise HttpError(f"MobileIron GET {path}: expected a JSON object, got {kind!r} (is url "
-                            f"{self.settings.get('url')!r} the MobileIron API?)", response.status_code, response)
+                            f"{self.settings.url!r} the MobileIron API?)", response.status_code, response)
         return body
 
     # -- the hook's interface -------------------------------------------------------------------
@@ -92,14 +84,14 @@ class MobileIronHook(SourceHook):
         return self._cloud_records() if self.api_version == 1 else self._core_records()
 
     def check(self) -> str:
-        url = self.settings.get("url")
+        url = self.settings.url
         if self.api_version == 2:
             spaces = self._get("api/v2/device_spaces/mine").get("results") or []
             names = ", ".join(f"{s.get('name')} ({s.get('id')})" for s in spaces)
             return f"Connected to MobileIron Core at {url}: device spaces {names or 'none'}"
         partitions = self.partitions()
         message = f"Connected to MobileIron Cloud at {url}: partitions {', '.join(p['name'] for p in partitions)}"
-        if self.settings.get("partitions"):
+        if self.settings.partitions:
             chosen = [p["name"] for p in self.selected_partitions(partitions)]
             message += f"; selected: {', '.join(chosen) or 'none'}"
         return message
@@ -110,8 +102,8 @@ class MobileIronHook(SourceHook):
         return [{"id": p["id"], "name": str(p.get("name"))} for p in result.get("searchResults") or []]
 
     def selected_partitions(self, partitions: list[dict]) -> list[dict]:
-        chosen, notes = select_partitions(partitions, self.settings.get("partitions") or [],
-                                          exact=self.settings.get("partition_match") == "exact")
+        chosen, notes = select_partitions(partitions, self.settings.partitions or [],
+                                          exact=self.settings.partition_match == "exact")
         for note in notes:
             self.log.warning("[%s] partitions: %s", self.section, note)
         return chosen
@@ -123,10 +115,9 @@ class MobileIronHook(SourceHook):
 
     def _cutoff_ms(self) -> int | None:
         """Epoch milliseconds a device's ``lastCheckin`` must reach, or None when every device is kept."""
-        if not self.settings.get("include_checkin_devices_only", True):
+        if not self.settings.include_checkin_devices_only:
             return None
-        threshold = int(self.settings.get("last_checkin_date_threshold") or DEFAULT_CHECKIN_THRESHOLD)
-        return int((self.clock() - threshold) * 1000)
+        return int((self.clock() - self.settings.last_checkin_date_threshold) * 1000)
 
     def _partition_devices(self, partition: dict) -> Iterator[dict]:
         cutoff = self._cutoff_ms()
@@ -146,7 +137,7 @@ class MobileIronHook(SourceHook):
             skipped += len(devices) - len(recent)
             fresh = [d for d in recent if d.get("id") is None or d["id"] not in seen]
             seen.update(d["id"] for d in fresh if d.get("id") is not None)
-            if self.settings.get("windows_hardware_inventory"):
+            if self.settings.windows_hardware_inventory:
                 self._add_hardware(fresh)
             yield from fresh
             if len(recent) < len(devices):  # sorted newest first: every later device checked in even earlier
@@ -214,7 +205,7 @@ class MobileIronHook(SourceHook):
         names = [f["name"] for f in criteria if f.get("name")]
         if len(names) <= CORE_MAX_FIELDS:
             return names
-        mapped = {spec.get("source") for spec in self.mappings.values() if isinstance(spec, dict)}
+        mapped = self.needs.paths
         kept = [n for n in names if n in mapped] + [n for n in names if n not in mapped]
         self.log.warning("[%s] device space %s offers %d fields; Core accepts %d, so %s are not read",
                          self.section, space_id, len(names), CORE_MAX_FIELDS, ", ".join(kept[CORE_MAX_FIELDS:]))

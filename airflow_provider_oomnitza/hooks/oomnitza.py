@@ -1,67 +1,98 @@
 """OomnitzaHook: the destination API (auth, server-side mappings, locations, bulk upserts).
 
-Built on the http provider's ``HttpHook`` for the connection, base URL, TLS and proxy
-handling, with two deliberate changes: the connection's login/password are never sent
-as Basic auth (Oomnitza uses an ``Authorization2`` token, or a token obtained from
-``/api/request_token``), and sessions are kept per thread instead of one per request, so
-concurrent bulk posts reuse their TCP connections. Retries use tenacity: 429 and
-500/502/503/504 and connection errors are retried with exponential backoff that honours
-``Retry-After``. Bulk upserts are keyed by sync_field, so a retried POST is idempotent.
+Built on the http provider's ``HttpHook`` through its public extension points: the connection
+gives the base URL, proxies and options; ``auth_type`` is a ``TokenAuth`` that puts Oomnitza's
+``Authorization2`` token on every request (the API token, or a token obtained once from
+``/api/request_token`` with the user's login and password: the password goes to that call
+only, never Basic auth); the TLS adapter of ``TlsOptions`` is mounted for https. Sessions are
+kept per thread, so concurrent bulk posts reuse their TCP connections. Calls go through the
+shared retry loop (429/5xx/connection errors, ``Retry-After`` honoured, one re-authentication
+on 401). Bulk upserts are keyed by sync_field, so a retried POST is idempotent.
 
-Connection (type ``oomnitza``): host = the Oomnitza URL (with ``https://``); password =
-the API token, or login + password of a user; extra may hold ``verify`` and ``timeout``.
+Connection (type ``oomnitza``): host = the Oomnitza URL (``https://`` when no scheme is given);
+password = the API token, or login + password of a user; the form's TLS fields as for every
+source. A config's ``[oomnitza]`` section without ``conn_id`` becomes such a connection, held in
+this process only (``from_settings``).
 """
 from __future__ import annotations
 
-import json
+import hashlib
 import threading
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
+import time
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Iterator, Mapping
 
 import requests
 from airflow.providers.http.hooks.http import HttpHook
 
 from airflow_provider_oomnitza import __version__
-from airflow_provider_oomnitza.bulk import BulkTarget, OomnitzaError, PushResult, batches, portion_for_run  # noqa: F401
-from airflow_provider_oomnitza.hooks.http_client import HttpError, retry_after_seconds, send_with_retries  # noqa: F401
+from airflow_provider_oomnitza.bulk import BulkTarget, OomnitzaError, PushResult, batches
+from airflow_provider_oomnitza.hooks.http_client import (
+    HttpError, TokenAuth, TokenCache, fetch_in_order, send_with_retries,
+)
+from airflow_provider_oomnitza.hooks.tls import TlsOptions
 from airflow_provider_oomnitza.masking import mask
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
 
     from airflow_provider_oomnitza.config.loader import Config
+    from airflow_provider_oomnitza.config.settings import OomnitzaSettings
 
 # Statuses that refuse the content of a batch: the batch is split to find the refused records.
 CONTENT_STATUSES = frozenset({400, 413, 422})
 USER_AGENT = f"airflow-provider-oomnitza/{__version__}"
+# Connection extra keys HttpHook reads as options; every other key it would send as a header.
+HTTP_OPTIONS = frozenset({"stream", "cert", "proxies", "proxy", "timeout", "verify", "verify_ssl", "allow_redirects",
+                          "max_redirects", "trust_env", "check_response", "srv_lookup"})
+FORM_FIELDS = frozenset({"verify_ssl", "cacert_file", "ssl_protocol"})
+
+
+def _no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    return request
+
+
+class _ExtraTls:
+    """The TLS settings of a connection's extra (``verify`` is HttpHook's own name for verify_ssl)."""
+
+    def __init__(self, extra: dict):
+        verify = extra.get("verify_ssl", extra.get("verify", True))
+        self.verify_ssl = verify if isinstance(verify, bool) else str(verify).strip().lower() not in ("false", "0",
+                                                                                                      "no", "off")
+        self.cacert_file = extra.get("cacert_file") or ""
+        self.ssl_protocol = extra.get("ssl_protocol") or ""
 
 
 class OomnitzaHook(HttpHook):
-    """Talks to the Oomnitza API. ``connection`` builds it from an INI instead of an Airflow connection."""
+    """Talks to the Oomnitza API: built from a connection id, or from a config's ``[oomnitza]`` settings."""
 
     conn_name_attr = "oomnitza_conn_id"
     default_conn_name = "oomnitza_default"
     conn_type = "oomnitza"
     hook_name = "Oomnitza"
 
+    # ``[oomnitza]`` sections without conn_id, as connections of this process (never stored or logged).
+    _ini_connections: ClassVar[dict[str, Connection]] = {}
+
     def __init__(
         self,
         oomnitza_conn_id: str = default_conn_name,
         *,
-        connection: Connection | None = None,
         timeout: float = 60.0,
         max_attempts: int = 8,
         max_wait: float = 120.0,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        super().__init__(method="GET", http_conn_id=oomnitza_conn_id)
+        super().__init__(method="GET", http_conn_id=oomnitza_conn_id, auth_type=self._token_auth)
         self.oomnitza_conn_id = oomnitza_conn_id
-        self._preset = connection
         self.timeout = timeout
         self.max_attempts = max_attempts
         self.max_wait = max_wait
+        self.sleep = sleep
         self._local = threading.local()
-        self._token: str | None = None
-        self._token_lock = threading.Lock()
+        self._tokens: TokenCache | None = None
+        self._auth: TokenAuth | None = None
+        self._tokens_lock = threading.Lock()
+        self.tls: TlsOptions | None = None
 
     # -- construction ---------------------------------------------------------------------------
     @classmethod
@@ -70,93 +101,109 @@ class OomnitzaHook(HttpHook):
         settings = config.oomnitza.settings if config.oomnitza else None
         if settings is None:
             raise OomnitzaError(f"{config.path}: [oomnitza] is missing or invalid")
-        return cls.from_settings(settings.values(reveal=True), **kwargs)
+        return cls.from_settings(settings, **kwargs)
 
     @classmethod
-    def from_settings(cls, values: dict[str, Any], **kwargs: Any) -> OomnitzaHook:
-        if values.get("conn_id"):
-            return cls(values["conn_id"], **kwargs)
+    def from_settings(cls, settings: OomnitzaSettings | Mapping[str, Any], **kwargs: Any) -> OomnitzaHook:
+        """The hook for ``[oomnitza]`` settings (typed, or a mapping validated as such)."""
+        from airflow_provider_oomnitza.config.settings import OomnitzaSettings
+
+        if not isinstance(settings, OomnitzaSettings):
+            settings = OomnitzaSettings.model_validate(dict(settings))
+        if settings.conn_id:
+            return cls(settings.conn_id, **kwargs)
+        return cls(cls._ini_connection(settings), **kwargs)
+
+    @classmethod
+    def _ini_connection(cls, settings: OomnitzaSettings) -> str:
+        """Hold ``settings`` as a connection of this process; its id (stable for the same settings)."""
+        import json
+
         from airflow.sdk import Connection
 
-        token = values.get("api_token") or ""
-        connection = Connection(
-            conn_id="oomnitza_ini",
-            conn_type="oomnitza",
-            host=values["url"].rstrip("/"),
-            login=None if token else values.get("username") or None,
-            password=token or values.get("password") or None,
-            extra=json.dumps({"verify": bool(values.get("verify_ssl", True))}),
-        )
-        return cls("oomnitza_ini", connection=connection, **kwargs)
+        token = settings.api_token.get_secret_value()
+        password = token or settings.password.get_secret_value()
+        extra = {"verify_ssl": settings.verify_ssl, "ssl_protocol": settings.ssl_protocol}
+        fields = [settings.url, settings.username if not token else "", password, json.dumps(extra, sort_keys=True)]
+        conn_id = "oomnitza_ini_" + hashlib.sha256("\0".join(fields).encode()).hexdigest()[:16]
+        if conn_id not in cls._ini_connections:
+            cls._ini_connections[conn_id] = Connection(
+                conn_id=conn_id, conn_type="oomnitza", host=settings.url.rstrip("/"),
+                login=None if token else settings.username or None, password=password or None,
+                extra=json.dumps(extra))
+        return conn_id
 
-    def get_connection(self, conn_id: str):  # type: ignore[override]
-        return self._preset if self._preset is not None else super().get_connection(conn_id)
-
-    def _extract_auth(self, connection):  # never Basic: Oomnitza gets a token header
-        return None
-
-    def _set_base_url(self, connection) -> None:
-        """As HttpHook, but a host without a scheme means https: Oomnitza is only served over TLS."""
-        super()._set_base_url(connection)
-        if "://" not in (connection.host or "") and not connection.schema:
-            self.base_url = "https://" + self.base_url.removeprefix("http://")
-
-    def _configure_session_from_extra(self, session, connection, extra_options):
-        """HttpHook sends every unknown extra key as a header; keys here are never sent (they may be secrets)."""
-        before = set(session.headers)
-        session = super()._configure_session_from_extra(session, connection, extra_options)
-        dropped = [k for k in connection.extra_dejson if k in session.headers and k not in before]
-        for key in dropped:
-            del session.headers[key]
-        if dropped:
-            self.log.warning("Connection %s: extra keys %s are not options of the Oomnitza hook and are ignored "
-                             "(known: verify, timeout, proxies, cert, trust_env)", connection.conn_id, dropped)
-        return session
+    @classmethod
+    def get_connection(cls, conn_id: str) -> Connection:
+        """An ``[oomnitza]`` section held by ``from_settings``, else Airflow's connection (secrets chain)."""
+        held = cls._ini_connections.get(conn_id)
+        return held if held is not None else super().get_connection(conn_id)
 
     # -- sessions and requests ------------------------------------------------------------------
+    def _token_auth(self, login: str | None = None, password: str | None = None) -> TokenAuth:
+        """HttpHook's ``auth_type``: the Authorization2 token, shared by every thread's session."""
+        with self._tokens_lock:
+            if self._auth is None:
+                conn = self.get_connection(self.oomnitza_conn_id)
+                login, password = conn.login or None, conn.password or None
+                if not password:
+                    raise OomnitzaError(f"connection {self.oomnitza_conn_id!r} has no API token or password")
+                fetch = (lambda: (self._request_token(login, password), None)) if login else (lambda: (password, None))
+                self._tokens = TokenCache(fetch)
+                self._auth = TokenAuth(self._tokens, header="Authorization2", scheme="")
+            return self._auth
+
+    def get_conn(self, headers: dict[Any, Any] | None = None, extra_options: dict[str, Any] | None = None
+                 ) -> requests.Session:
+        """HttpHook's session (base URL, token auth, proxies), with this provider's TLS and without the
+        connection's extra keys as headers (they may be secrets)."""
+        session = super().get_conn(headers, extra_options)
+        conn = self.get_connection(self.oomnitza_conn_id)
+        extra = conn.extra_dejson
+        for key in set(extra) - HTTP_OPTIONS:
+            session.headers.pop(key, None)
+        unknown = sorted(set(extra) - HTTP_OPTIONS - FORM_FIELDS)
+        if unknown:
+            self.log.warning("Connection %s: extra keys %s are not options of the Oomnitza hook and are ignored "
+                             "(known: %s)", conn.conn_id, unknown, ", ".join(sorted(FORM_FIELDS | HTTP_OPTIONS)))
+        if "://" not in (conn.host or "") and not conn.schema:  # Oomnitza is only served over TLS
+            self.base_url = "https://" + self.base_url.removeprefix("http://")
+        self.tls = TlsOptions.of(_ExtraTls(extra), where=f"connection {conn.conn_id!r}", log=self.log)
+        session.verify = self.tls.requests_verify
+        session.mount("https://", self.tls.adapter(pool_connections=1, pool_maxsize=1))
+        return session
+
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
         if session is None:
             session = self.get_conn(headers={"User-Agent": USER_AGENT, "Accept": "application/json"})
-            session.headers["Authorization2"] = self._get_token(session)
             self._local.session = session
         return session
 
-    def _get_token(self, session: requests.Session) -> str:
-        with self._token_lock:
-            if self._token is None:
-                conn = self.get_connection(self.oomnitza_conn_id)
-                if not conn.password:
-                    raise OomnitzaError(f"connection {self.oomnitza_conn_id!r} has no API token or password")
-                if conn.login:
-                    self._token = self._request_token(session, conn.login, conn.password)
-                else:
-                    self._token = conn.password
-                mask(self._token)
-            return self._token
-
-    def _request_token(self, session: requests.Session, login: str, password: str) -> str:
-        response = self._send(session, "POST", "api/request_token", data={"login": login, "password": password})
+    def _request_token(self, login: str, password: str) -> str:
+        response = self._send(self._session(), "POST", "api/request_token", renew=False, auth=_no_auth,
+                              data={"login": login, "password": password})
         token = response.json().get("token") if response.content else None
         if not token:
             raise OomnitzaError("Oomnitza answered /api/request_token without a token")
+        mask(token)
         return token
 
-    def _send(self, session: requests.Session, method: str, endpoint: str, **kwargs: Any) -> requests.Response:
-        """One HTTP call with retries, through the http provider's run_and_check; raises OomnitzaError."""
+    def _send(self, session: requests.Session, method: str, endpoint: str, *, renew: bool = True,
+              **kwargs: Any) -> requests.Response:
+        """One HTTP call with retries and one re-authentication; raises OomnitzaError."""
         url = self.url_from_endpoint(endpoint)
-
-        def send() -> requests.Response:
-            request = requests.Request(method, url, **kwargs)
-            return self.run_and_check(session, session.prepare_request(request),
-                                      {"check_response": False, "timeout": self.timeout})
-
+        kwargs.setdefault("timeout", self.timeout)
+        if self.tls is not None:  # per request: a session's verify loses to REQUESTS_CA_BUNDLE
+            kwargs.setdefault("verify", self.tls.requests_verify)
+        renew_auth = self._auth.renew_if_refused if renew and self._auth is not None else None
         try:
-            return send_with_retries(send, what=f"{method} /{endpoint}", max_attempts=self.max_attempts,
-                                     max_wait=self.max_wait, log=self.log,
-                                     unreachable=f"cannot reach Oomnitza at {self.base_url}")
+            return send_with_retries(lambda: session.request(method, url, **kwargs), what=f"{method} /{endpoint}",
+                                     max_attempts=self.max_attempts, max_wait=self.max_wait, log=self.log,
+                                     unreachable=f"cannot reach Oomnitza at {self.base_url}", renew_auth=renew_auth,
+                                     sleep=self.sleep)
         except HttpError as exc:
-            raise OomnitzaError(str(exc), exc.status) from None
+            raise OomnitzaError(str(exc), exc.status, exc.response) from None
 
     def call(self, method: str, endpoint: str, **kwargs: Any) -> requests.Response:
         return self._send(self._session(), method, endpoint, **kwargs)
@@ -217,16 +264,9 @@ class OomnitzaHook(HttpHook):
             if on_batch:
                 on_batch(sent)
 
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="oomnitza-push") as pool:
-            pending: set[Future] = set()
-            for batch in batches(records, batch_size):
-                if len(pending) >= workers * 2:
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        future.result()
-                pending.add(pool.submit(send, batch))
-            for future in pending:
-                future.result()
+        calls = ((lambda b=batch: send(b)) for batch in batches(records, batch_size))
+        for _ in fetch_in_order(calls, workers=workers, name="oomnitza-push"):
+            pass
         return result
 
     def _send_batch(self, batch: list[dict], target: BulkTarget) -> tuple[int, list[tuple[dict, str]]]:

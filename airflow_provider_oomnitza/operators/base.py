@@ -70,11 +70,22 @@ class OomnitzaSectionOperator(BaseOperator):
         values["VERSION"] = __version__
         return values
 
+    def source_settings(self, section: SectionConfig):
+        """The section's typed settings, for its hook: ``settings_of``'s checks, and the password from
+        ``env_password`` where one is named."""
+        values = self.settings_of(section)
+        settings = section.settings
+        if getattr(settings, "env_password", ""):
+            from pydantic import SecretStr
+
+            settings = settings.model_copy(update={"password": SecretStr(values["password"])})
+        return settings
+
     def oomnitza_hook(self, config: Config):
         from airflow_provider_oomnitza.hooks.oomnitza import OomnitzaHook
 
         assert config.oomnitza is not None
-        return OomnitzaHook.from_settings(self.settings_of(config.oomnitza))
+        return OomnitzaHook.from_settings(self.source_settings(config.oomnitza))
 
     # -- run ----------------------------------------------------------------------------------------
     @staticmethod

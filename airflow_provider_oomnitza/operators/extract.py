@@ -7,10 +7,17 @@ from typing import Any
 from airflow.sdk.module_loading import import_string
 
 from airflow_provider_oomnitza.bulk import OomnitzaError
+from airflow_provider_oomnitza.mapping.needs import needs_of
 from airflow_provider_oomnitza.operators.base import OomnitzaSectionOperator, SectionConfigError
 
 RAW = "raw/chunk"
-MAX_CHUNKS = 1000  # below Airflow's [core] max_map_length (1024)
+
+
+def max_chunks() -> int:
+    """Chunks one run may have: the map and push tasks are expanded over them (``[core] max_map_length``)."""
+    from airflow.sdk import conf
+
+    return conf.getint("core", "max_map_length", fallback=1024)
 
 
 class OomnitzaExtractOperator(OomnitzaSectionOperator):
@@ -27,7 +34,6 @@ class OomnitzaExtractOperator(OomnitzaSectionOperator):
             self.log.warning("config.ini: %s", issue)
         params = self.run_params(context)
         storage = self.storage(context)
-        settings = self.settings_of(section)
         server = self._server_mappings(config, section, params["testmode"])
         effective = section.effective_mappings(server)
         if effective.errors:
@@ -37,12 +43,13 @@ class OomnitzaExtractOperator(OomnitzaSectionOperator):
             "mapping_name": section.mapping_name,
             "mappings": effective.mappings,
             "sync_fields": effective.sync_fields,
-            "server_mappings_used": server is not None,
         })
         if section.source.hook is None:  # type: ignore[union-attr]
             raise SectionConfigError(f"[{section.name}]: the {section.type_name} source has no hook yet")
+        needs = needs_of(effective.mappings, custom_converters=config.converters,
+                         has_record_filter=section.record_filter is not None)
         hook = import_string(section.source.hook)(  # type: ignore[union-attr]
-            settings, section=section.name, mappings=effective.mappings
+            self.source_settings(section), section=section.name, needs=needs
         )
         records = hook.records()
         if params["record_count"]:
@@ -73,11 +80,12 @@ class OomnitzaExtractOperator(OomnitzaSectionOperator):
 
 
 def _capped(records, chunk_size: int):
-    limit = chunk_size * MAX_CHUNKS
+    most = max_chunks()
+    limit = chunk_size * most
     for count, record in enumerate(records, start=1):
         if count > limit:
             raise SectionConfigError(
                 f"more than {limit} records: raise [oomnitza] chunk_size (now {chunk_size}) so that at most "
-                f"{MAX_CHUNKS} chunks are needed"
+                f"{most} chunks are needed (Airflow's [core] max_map_length)"
             )
         yield record

@@ -46,3 +46,29 @@ class SourceType:
 def simple_mappings(**fields: str | dict) -> dict[str, dict]:
     """Default mappings written short: a string is a source path, a dict is a full spec."""
     return {name: spec if isinstance(spec, dict) else {"source": spec} for name, spec in fields.items()}
+
+
+@dataclass(frozen=True)
+class SourceNeeds:
+    """Which source paths a run reads, so that a hook can ask its API for no more.
+
+    Worked out by the mapping layer (``mapping/needs.py``) and handed to the hook. ``paths``
+    are the dotted source paths named by mappings and converters; ``whole_records`` is set
+    when something may read any field (a custom converter, a record filter, no mapping at
+    all): the hook then fetches everything, as when a hook is used on its own.
+    """
+
+    paths: frozenset[str] = frozenset()
+    whole_records: bool = True
+
+    def names(self, path: str) -> bool:
+        """A path needed explicitly is ``path``, inside it, or contains it."""
+        return any(_related(path, p) for p in self.paths)
+
+    def reads(self, path: str) -> bool:
+        """The run may read ``path``."""
+        return self.whole_records or self.names(path)
+
+
+def _related(a: str, b: str) -> bool:
+    return a == b or a.startswith(b + ".") or b.startswith(a + ".")

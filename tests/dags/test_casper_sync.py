@@ -68,7 +68,7 @@ def test_computers_arrive_field_by_field(sync_env, jamf):
         "extracted": len(classic), "mapped": len(with_serial), "missing": len(classic) - len(with_serial),
         "pushed": len(with_serial), "oomnitza_added": len(with_serial)}
     by_path = jamf.state.stats.by_path
-    assert by_path["/api/v1/computers-inventory"] == 4 and by_path["/api/v1/auth/token"] == 1
+    assert by_path["/api/v4/computers-inventory"] == 4 and by_path["/api/v1/auth/token"] == 1
     assert "/JSSResource/computers" not in by_path
 
 
@@ -102,7 +102,7 @@ def test_mobile_devices_from_a_casper_mdm_section_with_an_api_client(sync_env, j
     report = env.report("casper_MDM_sync", run)
     assert report["extracted"] == len(members) and report["pushed"] == len(expected)
     by_path = jamf.state.stats.by_path
-    assert by_path["/api/oauth/token"] == 1 and by_path["/JSSResource/mobiledevicegroups/name/Field iPads"] == 1
+    assert by_path["/api/v1/oauth/token"] == 1 and by_path["/JSSResource/mobiledevicegroups/name/Field iPads"] == 1
     assert by_path["/api/v2/mobile-devices/detail"] == 1
 
 
@@ -111,12 +111,12 @@ def test_refused_credentials_fail_the_extract_with_a_clear_message(sync_env, jam
     env.write_ini(section(jamf, credentials=f"username = {USER}\npassword = wrong\n"))
     run = env.run("casper_sync")
     assert run.state == "failed"
-    assert (f"JamfConfigError: [casper] Jamf Pro at {jamf.url} refused the account 'admin' (POST /api/v1/auth/token: "
+    assert (f"JamfAuthError: [casper] Jamf Pro at {jamf.url} refused the account 'admin' (POST /api/v1/auth/token: "
             "401 Unauthorized") in capsys.readouterr().out
     states = {ti.task_id: ti.state for ti in run.get_task_instances()}
     assert states["extract"] == "failed"
     assert env.sandbox.state.records("assets") == []
-    assert "/api/v1/computers-inventory" not in jamf.state.stats.by_path
+    assert "/api/v4/computers-inventory" not in jamf.state.stats.by_path
 
 
 def test_an_empty_inventory_is_a_successful_run_of_nothing(sync_env):

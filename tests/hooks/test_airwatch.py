@@ -9,6 +9,7 @@ from aiohttp import web
 
 from airflow_provider_oomnitza.config.loader import load_config
 from airflow_provider_oomnitza.hooks.airwatch import SEARCH, AirWatchError, AirWatchHook
+from airflow_provider_oomnitza.mapping.needs import needs_of
 from tests.simulators import airwatch as aw
 from tests.simulators.base import SimulatorThread, knobs, stats
 
@@ -265,13 +266,13 @@ def test_an_unknown_dep_group_fails_before_paging(sim):
 
 
 def test_network_details_only_when_a_mapping_asks_for_them(sim):
-    records = list(AirWatchHook(basic(sim), mappings={"SERIAL": {"source": "SerialNumber"}}).records())
+    records = list(AirWatchHook(basic(sim), needs=needs_of({"SERIAL": {"source": "SerialNumber"}})).records())
     assert not any("network" in r for r in records)
     assert not any(path.endswith("/network") for path in stats(sim)["by_path"])
 
     with small_sim(devices=80) as s:
         knobs(s, latency_ms=10)
-        hook = AirWatchHook(basic(s, page_size=30), mappings={"SERIAL": {"source": "SerialNumber"}, **NETWORK})
+        hook = AirWatchHook(basic(s, page_size=30), needs=needs_of({"SERIAL": {"source": "SerialNumber"}, **NETWORK}))
         records = list(hook.records())
         st = stats(s)
     assert ids(records) == all_ids(s)
@@ -287,7 +288,7 @@ def test_a_device_whose_network_call_fails_gets_empty_network_and_a_report():
         ghost = dict(s.state.records[3], Id={"Value": 1})  # a device the network endpoint does not know
         s.state.records[3] = ghost
         knobs(s, fail_next=100, fail_status=500, fail_path=f"/devices/{s.state.records[7]['Id']['Value']}/network$")
-        hook = AirWatchHook(basic(s), mappings=NETWORK, max_attempts=2, **FAST)
+        hook = AirWatchHook(basic(s), needs=needs_of(NETWORK), max_attempts=2, **FAST)
         records = list(hook.records())
     assert len(records) == len(s.state.records)
     assert records[3]["network"] == {} and records[7]["network"] == {}
@@ -325,7 +326,7 @@ def test_record_by_id_or_serial_is_shaped_as_in_records(sim):
     state = sim.state
     target = next(r for r in state.records if r.get("EnrolledViaDEP") and r["SerialNumber"]
                   and r["EnrollmentStatus"] == "Enrolled")
-    hook = AirWatchHook(basic(sim, dep_uuid=state.dep_uuid), mappings=NETWORK)
+    hook = AirWatchHook(basic(sim, dep_uuid=state.dep_uuid), needs=needs_of(NETWORK))
     by_id = hook.record_by_id(str(target["Id"]["Value"]))
     assert by_id == {**target, "dep": by_id["dep"], "network": state.network(target["Id"]["Value"])}
     assert by_id["dep"]["deviceSerialNumber"] == target["SerialNumber"]
@@ -340,7 +341,7 @@ def test_connection_test_through_an_airflow_connection(sim, monkeypatch):
     monkeypatch.setenv("AIRFLOW_CONN_AW_TEST", json.dumps({
         "conn_type": "airwatch", "host": sim.url, "login": aw.DEFAULT_USER, "password": aw.DEFAULT_PASSWORD,
         "extra": {"api_token": aw.DEFAULT_TENANT_CODE}}))
-    ok, message = AirWatchHook(conn_id="aw_test").test_connection()
+    ok, message = AirWatchHook(airwatch_conn_id="aw_test").test_connection()
     assert ok, message
     assert message == f"Connected to AirWatch at {sim.url} (Basic): {len(sim.state.records)} devices"
     # INI settings are replaced by the connection's

@@ -94,9 +94,8 @@ def test_settings_can_come_from_an_airflow_connection(tmp_path, monkeypatch):
     monkeypatch.setenv("AIRFLOW_CONN_CSV_FILES", json.dumps({"conn_type": "generic", "extra": {"filename": str(path)}}))
 
     class Hook(CsvSourceHook):
-        connection_fields = {}
-        extra_settings = ("filename",)
+        extra_fields = ("filename",)
 
     hook = Hook({"filename": "/not/used.csv", "directory": "", "conn_id": "csv_files"}, section="csv_assets")
     assert [r["s"] for r in hook.records()] == ["1"]
-    assert Hook(conn_id="csv_files").settings["filename"] == str(path)
+    assert Hook(conn_id="csv_files").settings.filename == str(path)

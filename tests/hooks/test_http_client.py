@@ -1,12 +1,18 @@
-"""RetryingClient: retries with server hints, one re-authentication, a concurrency cap."""
+"""The shared client toolkit: retries that follow the server's hint, tokens, ordered prefetch, a concurrency cap.
+
+Waits are counted (the client's ``sleep`` records them), never timed.
+"""
+import logging
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-from aiohttp import web
 
-from airflow_provider_oomnitza.hooks.http_client import HttpError, RetryingClient, reset_epoch_seconds
+from airflow_provider_oomnitza.hooks.http_client import (
+    HttpError, RetryingClient, TokenAuth, TokenCache, fetch_in_order, reset_epoch_seconds,
+)
 from tests.simulators.base import SimState, SimulatorThread, json_response, knobs, make_app
 
 
@@ -33,47 +39,138 @@ def server():
         yield sim
 
 
-def client(sim, **kw):
-    tokens = iter(["stale", "good", "good"])
+class Tokens:
+    """A token source: hands out the given tokens in turn, counting fetches."""
 
-    def authenticate(session):
-        session.headers["Authorization"] = f"Bearer {next(tokens)}"
+    def __init__(self, *values, lifetime=None):
+        self.values, self.lifetime, self.fetched = list(values), lifetime, 0
 
-    kw.setdefault("authenticate", authenticate)
-    return RetryingClient(sim.url, name="Test", max_attempts=4, max_wait=0.5, **kw)
+    def __call__(self):
+        self.fetched += 1
+        return self.values.pop(0), self.lifetime
 
 
-def test_a_401_reauthenticates_once_and_retries(server):
-    c = client(server)
+def client(sim, tokens=None, waits=None, **kw):
+    kw.setdefault("max_wait", 5)
+    auth = TokenAuth(TokenCache(tokens or Tokens("good")))
+    return RetryingClient(sim.url, name="Test", max_attempts=4, auth=auth,
+                          sleep=(waits.append if waits is not None else time.sleep), **kw)
+
+
+# ---- tokens -------------------------------------------------------------------------------------
+
+def test_a_401_renews_the_token_once_and_sends_again(server):
+    tokens = Tokens("stale", "good")
+    c = client(server, tokens)
     assert c.get_json("data") == {"ok": True, "q": ""}
-    assert c.generation == 1
-    assert c.get_json("data")["ok"]  # the new session keeps the good token
-    assert c.generation == 1
+    assert c.get_json("data")["ok"]  # the new token is kept
+    assert tokens.fetched == 2 and server.state.stats.by_path["/data"] == 3
 
 
-def test_a_persistent_401_is_an_error(server):
-    c = client(server, authenticate=lambda s: s.headers.update(Authorization="Bearer bad"))
+def test_a_401_that_persists_after_one_renewal_is_an_http_error_with_the_status(server):
+    tokens = Tokens("bad", "still-bad", "never-asked")
     with pytest.raises(HttpError) as info:
-        c.get_json("data")
+        client(server, tokens).get_json("data")
     assert info.value.status == 401 and "INVALID_TOKEN" in str(info.value)
+    assert tokens.fetched == 2 and server.state.stats.by_path["/data"] == 2
 
 
-def test_5xx_and_429_are_retried_with_the_servers_hint(server):
-    knobs(server, fail_next=2, fail_status=503)
-    c = client(server, authenticate=lambda s: s.headers.update(Authorization="Bearer good"))
+def test_a_token_is_renewed_shortly_before_it_expires():
+    now = [0.0]
+    tokens = Tokens("a", "b", "c", lifetime=100)
+    cache = TokenCache(tokens, clock=lambda: now[0])
+    assert cache.current() == "a"
+    now[0] = 79.0  # a fifth of its life before expiry: still good
+    assert cache.current() == "a"
+    now[0] = 80.0
+    assert cache.current() == "b" and tokens.fetched == 2
+
+
+def test_one_renewal_however_many_threads_see_the_token_refused():
+    started, release = threading.Event(), threading.Event()
+    count = [0]
+
+    def fetch():
+        count[0] += 1
+        if count[0] == 2:  # the renewal: hold it while the other threads pile up
+            started.set()
+            release.wait(5)
+        return f"t{count[0]}", None
+
+    cache = TokenCache(fetch)
+    stale = cache.current()
+    with ThreadPoolExecutor(8) as pool:
+        futures = [pool.submit(cache.renew, stale) for _ in range(8)]
+        assert started.wait(5)
+        release.set()
+        [f.result() for f in futures]
+    assert count[0] == 2 and cache.current() == "t2"
+
+
+def test_a_rotated_token_is_adopted_unless_stale():
+    cache = TokenCache(Tokens("a"))
+    cache.current()
+    assert cache.adopt("a", "b") and cache.current() == "b"
+    assert not cache.adopt("a", "c") and cache.current() == "b"
+
+
+# ---- retries ------------------------------------------------------------------------------------
+
+def test_the_wait_follows_retry_after_when_it_is_longer_than_the_backoff(server):
+    knobs(server, fail_next=2, fail_status=503, fail_retry_after_s=4)
+    waits = []
+    assert client(server, waits=waits).get_json("data")["ok"]
+    assert waits == [4.0, 4.0]  # the fallback backoff would have been about 0.5 s and 1 s
+
+
+def test_retry_after_zero_means_at_once(server):
+    knobs(server, fail_next=3, fail_status=503, fail_retry_after_s=0)
+    waits = []
+    assert client(server, waits=waits).get_json("data")["ok"]
+    assert waits == [0.0, 0.0, 0.0]
+
+
+def test_without_a_hint_the_backoff_grows_and_is_capped(server):
+    knobs(server, fail_next=3, fail_status=502, fail_retry_after_s=None)
+    waits = []
+    assert client(server, waits=waits, max_wait=1.2).get_json("data")["ok"]
+    assert len(waits) == 3 and all(0 < w <= 1.2 for w in waits) and waits[-1] == 1.2
+
+
+def test_a_429_hint_is_capped_by_max_wait(server):
+    knobs(server, rate_limit=1, rate_window_s=60, retry_after_s=600)
+    waits = []
+    c = client(server, waits=waits)
     assert c.get_json("data")["ok"]
-    knobs(server, rate_limit=1, rate_window_s=0.3, retry_after_s=0.3)
-    started = time.monotonic()
-    assert c.get_json("data")["ok"] and c.get_json("data")["ok"]
-    assert time.monotonic() - started >= 0.25
-    assert server.state.stats.rate_limited >= 1
+    with pytest.raises(HttpError, match="gave up after 4 attempts: 429"):
+        c.get_json("data")
+    assert waits == [5.0, 5.0, 5.0]
+
+
+def test_one_short_log_line_per_attempt(server, caplog):
+    knobs(server, fail_next=2, fail_status=503, fail_retry_after_s=0)
+    with caplog.at_level(logging.WARNING):
+        client(server, waits=[]).get_json("data")
+    lines = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert lines == [f"Test GET {server.url}/data failed: 503 Service Unavailable: simulated failure 503; "
+                     f"attempt {n} of 4, next in 0.0 s" for n in (1, 2)]
+
+
+def test_an_unreachable_server_logs_the_reason_not_urllib3s_text(caplog):
+    waits = []
+    c = RetryingClient("http://127.0.0.1:9", name="Test", max_attempts=3, sleep=waits.append)
+    with caplog.at_level(logging.WARNING), pytest.raises(HttpError) as info:
+        c.get_json("data")
+    assert info.value.status is None and len(waits) == 2
+    text = str(info.value) + "\n".join(r.getMessage() for r in caplog.records)
+    assert "Connection refused" in text and "object at 0x" not in text and "Max retries" not in text
+    assert "attempt 1 of 3" in text and "attempt 2 of 3" in text
 
 
 def test_retries_run_out_with_a_clear_message_without_the_query_string(server):
-    knobs(server, fail_next=10, fail_status=502)
-    c = client(server, authenticate=lambda s: s.headers.update(Authorization="Bearer good"))
+    knobs(server, fail_next=10, fail_status=502, fail_retry_after_s=0)
     with pytest.raises(HttpError) as info:
-        c.get_json("data?api_key=secret-value")
+        client(server, waits=[]).get_json("data?api_key=secret-value")
     assert "gave up after 4 attempts" in str(info.value) and "secret-value" not in str(info.value)
 
 
@@ -84,16 +181,70 @@ def test_ok_statuses_are_returned(server):
         c.request("GET", "missing")
 
 
-def test_concurrency_is_capped(server):
-    c = client(server, authenticate=lambda s: s.headers.update(Authorization="Bearer good"), max_connections=3)
-    with ThreadPoolExecutor(10) as pool:
-        assert all(r["ok"] for r in pool.map(lambda _: c.get_json("data"), range(30)))
-    assert server.state.stats.peak_in_flight == 3
-
-
 def test_reset_epoch_hint():
     response = requests.Response()
     response.headers["X-Rate-Limit-Reset"] = str(int(time.time()) + 5)
     assert 3.5 < reset_epoch_seconds("X-Rate-Limit-Reset")(response) <= 5
     response.headers["Retry-After"] = "1"
     assert reset_epoch_seconds("X-Rate-Limit-Reset")(response) == 1.0
+
+
+# ---- concurrency ----------------------------------------------------------------------------------
+
+def test_concurrency_is_capped(server):
+    c = client(server, max_connections=3)
+    with ThreadPoolExecutor(10) as pool:
+        assert all(r["ok"] for r in pool.map(lambda _: c.get_json("data"), range(30)))
+    assert server.state.stats.peak_in_flight == 3
+
+
+def test_fetch_in_order_keeps_order_and_bounds_what_runs_ahead():
+    lock = threading.Lock()
+    running, peak, submitted = [0], [0], [0]
+
+    def call(i):
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        time.sleep(0.01 * (i % 3))
+        with lock:
+            running[0] -= 1
+        return i
+
+    def calls():
+        for i in range(40):
+            submitted[0] += 1
+            yield lambda i=i: call(i)
+
+    results = []
+    for result in fetch_in_order(calls(), workers=4, ahead=6):
+        results.append(result)
+        assert submitted[0] <= len(results) + 6  # never more than ``ahead`` submitted beyond what was taken
+    assert results == list(range(40)) and peak[0] == 4
+
+
+def test_fetch_in_order_stops_reading_calls_when_the_consumer_stops():
+    submitted = []
+
+    def calls():
+        for i in range(1000):
+            submitted.append(i)
+            yield lambda i=i: i
+
+    taken = []
+    for result in fetch_in_order(calls(), workers=2, ahead=3):
+        taken.append(result)
+        if len(taken) == 5:
+            break
+    assert taken == [0, 1, 2, 3, 4] and len(submitted) <= 5 + 3
+
+
+def test_fetch_in_order_raises_a_calls_error_where_its_result_would_be():
+    def boom():
+        raise ValueError("page 2 failed")
+
+    got = []
+    with pytest.raises(ValueError, match="page 2 failed"):
+        for result in fetch_in_order([lambda: 1, boom, lambda: 3], workers=2):
+            got.append(result)
+    assert got == [1]

@@ -3,24 +3,28 @@ from __future__ import annotations
 
 import json
 import math
-import time
 
 import pytest
 import requests
 
 from airflow_provider_oomnitza.config.loader import load_config
-from airflow_provider_oomnitza.hooks.jamf import (COMPUTER_FIELDS, MOBILE_FIELDS, JamfConfigError, JamfError,
-                                                  JamfHook)
+from airflow_provider_oomnitza.hooks.errors import HttpError
+from airflow_provider_oomnitza.hooks.http_client import TokenAuth
+from airflow_provider_oomnitza.hooks.jamf import JamfAuthError, JamfConfigError, JamfError, JamfHook
+from airflow_provider_oomnitza.hooks.jamf_records import COMPUTER_FIELDS, MOBILE_FIELDS
 from airflow_provider_oomnitza.mapping.build import build_mappings
+from airflow_provider_oomnitza.mapping.needs import needs_of
 from airflow_provider_oomnitza.mapping.fields import get_field_value
 from airflow_provider_oomnitza.sources.casper import SOURCE, CasperSettings
 from tests.simulators.base import SimulatorThread, knobs, stats
-from tests.simulators.jamf import DEFAULT_ACCOUNTS, DEFAULT_API_CLIENTS, JamfState, build_app
+from tests.simulators.jamf import (DEFAULT_ACCOUNTS, DEFAULT_API_CLIENTS, JAMF_PRO_VERSION, OLD_JAMF_PRO_VERSION,
+                                   JamfState, build_app)
 
 USER, PASSWORD = next(iter(DEFAULT_ACCOUNTS.items()))
 CLIENT_ID, CLIENT_SECRET = next(iter(DEFAULT_API_CLIENTS.items()))
 N_COMPUTERS, N_MOBILES = 150, 60
-INVENTORY = "/api/v1/computers-inventory"
+INVENTORY = "/api/v4/computers-inventory"  # a current Jamf Pro (the simulator's default)
+OAUTH = "/api/v1/oauth/token"
 MOBILE_INVENTORY = "/api/v2/mobile-devices/detail"
 SERIAL = {"SERIAL_NUMBER": {"source": "general.serial_number"}}
 
@@ -95,7 +99,7 @@ def api_client(sim, **extra):
 
 
 def hook(settings, mappings=None, **kw):
-    return JamfHook(settings, section="casper", mappings=SERIAL if mappings is None else mappings, **kw)
+    return JamfHook(settings, section="casper", needs=needs_of(SERIAL if mappings is None else mappings), **kw)
 
 
 def jamf(sim, **values):
@@ -117,13 +121,14 @@ class Spy:
 
     def __init__(self, h: JamfHook):
         self.calls: list[tuple[str, dict]] = []
-        original = h._client.request
+        client = h.get_conn()
+        original = client.request
 
         def request(method, path, **kwargs):
             self.calls.append((path, dict(kwargs.get("params") or {})))
             return original(method, path, **kwargs)
 
-        h._client.request = request
+        client.request = request
 
     def sections(self, path):
         return [params["section"] for p, params in self.calls if p == path]
@@ -168,7 +173,7 @@ def test_both_auth_modes_read_every_computer_with_one_token(sim, mode):
     h = hook(settings)
     assert sorted(ids(h.records())) == sim.state.visible_ids("computers")
     by_path = stats(sim)["by_path"]
-    token_path = "/api/v1/auth/token" if mode == "account" else "/api/oauth/token"
+    token_path = "/api/v1/auth/token" if mode == "account" else OAUTH
     assert by_path[token_path] == 1 and h.tokens_issued == 1
     assert by_path.get("/api/v1/auth/invalidate-token", 0) == (1 if mode == "account" else 0)
 
@@ -178,19 +183,20 @@ def test_basic_is_never_sent_to_data_calls(sim):
     assert requests.get(sim.url + INVENTORY, auth=(USER, PASSWORD)).status_code == 401
     h = hook(account(sim))
     assert len(list(h.records())) == N_COMPUTERS
-    assert h._client.auth is None and h._auth.auth is None
+    assert isinstance(h.get_conn().auth, TokenAuth) and h._token_client.auth is None
 
 
 @pytest.mark.parametrize("settings,message", [
     (lambda s: account(s, password="wrong"),
      "refused the account 'admin' (POST /api/v1/auth/token: 401 Unauthorized"),
     (lambda s: api_client(s, client_secret="wrong"),
-     "refused the API client 'oomnitza-client' (POST /api/oauth/token: 401 Unauthorized invalid_client)"),
+     "refused the API client 'oomnitza-client' (POST /api/v1/oauth/token: 401 Unauthorized invalid_client)"),
 ])
 def test_refused_credentials_fail_clearly(sim, settings, message):
-    with pytest.raises(JamfConfigError) as raised:
+    with pytest.raises(JamfAuthError) as raised:
         list(hook(settings(sim)).records())
     assert message in str(raised.value) and str(raised.value).startswith("[casper] Jamf Pro at ")
+    assert isinstance(raised.value, HttpError) and raised.value.status == 401
     assert stats(sim)["by_path"].get(INVENTORY, 0) == 0
 
 
@@ -200,28 +206,28 @@ def test_a_missing_privilege_is_a_clear_403():
         with pytest.raises(JamfConfigError) as raised:
             list(hook({"url": s.url, "username": "auditor", "password": "pw"}).records())
     assert str(raised.value) == (
-        f"[casper] Jamf Pro at {s.url}, GET /api/v1/computers-inventory: 403 Forbidden: the account 'auditor' "
+        f"[casper] Jamf Pro at {s.url}, GET /api/v4/computers-inventory: 403 Forbidden: the account 'auditor' "
         "may not read computers (Missing privilege: Read Computers); give it the privilege(s) Read Computers")
+    assert raised.value.status == 403
 
 
-def test_token_lifetime_of_1s_is_renewed_before_it_expires():
-    """Pages take ~1.3 s in all; the 1 s token is renewed ahead of expiry: no data call gets a 401
-    (each page is requested exactly once) and every thread moves to the new token."""
-    state = JamfState(120, 0, token_lifetime=1.0)
+def test_a_short_lived_token_is_renewed_before_it_expires():
+    """120 pages of 100 ms, five at a time, outlast the 2 s token; it is renewed ahead of expiry (at
+    1.6 s): no data call gets a 401 (each page is requested exactly once) and every thread moves to
+    the new token."""
+    state = JamfState(120, 0, token_lifetime=2.0)
     with SimulatorThread(build_app(state)) as s:
         knobs(s, latency_ms=100)
-        h = hook(api_client(s, page_size=2))
-        started = time.perf_counter()
+        h = hook(api_client(s, page_size=1))
         assert sorted(ids(h.records())) == sorted(state.inventory.computers)
-        assert time.perf_counter() - started > 1.2
         by_path = stats(s)["by_path"]
-    assert by_path[INVENTORY] == 60  # no page asked twice: never a 401
-    assert h.tokens_issued >= 2 and by_path["/api/oauth/token"] == h.tokens_issued
+    assert by_path[INVENTORY] == 120  # no page asked twice: never a 401
+    assert h.tokens_issued >= 2 and by_path[OAUTH] == h.tokens_issued
 
 
 def test_an_expired_token_is_renewed_once_on_401(sim):
     h = hook(account(sim))
-    assert h.check().startswith("Connected to Jamf Pro 11.14.1")
+    assert h.check().startswith(f"Connected to Jamf Pro {JAMF_PRO_VERSION}")
     jamf(sim, expire_tokens=True)  # Jamf forgets the token before its announced expiry
     assert h.check().startswith("Connected")
     assert h.tokens_issued == 2 and stats(sim)["by_path"]["/api/v1/jamf-pro-version"] == 3  # one 401, retried
@@ -229,8 +235,9 @@ def test_an_expired_token_is_renewed_once_on_401(sim):
 
 def test_a_401_that_persists_after_renewal_fails_clearly(sim):
     knobs(sim, fail_next=2, fail_status=401, fail_path="computers-inventory")
-    with pytest.raises(JamfConfigError, match="401 Unauthorized even with a new token for the account 'admin'"):
+    with pytest.raises(JamfAuthError, match="401 Unauthorized even with a new token for the account 'admin'") as raised:
         list(hook(account(sim)).records())
+    assert isinstance(raised.value, HttpError) and raised.value.status == 401
 
 
 # ---- paging --------------------------------------------------------------------------------------
@@ -253,12 +260,9 @@ def test_a_server_page_cap_below_page_size_still_gives_every_device():
 
 def test_pages_are_fetched_concurrently_never_above_five(sim):
     knobs(sim, latency_ms=50)
-    started = time.perf_counter()
     assert len(list(hook(account(sim, page_size=5)).records())) == N_COMPUTERS
-    elapsed = time.perf_counter() - started
     peak = stats(sim)["peak_in_flight"]
-    assert peak == 5, peak
-    assert elapsed < 30 * 0.05 / 2  # 30 pages one by one would take 1.5 s
+    assert peak == 5, peak  # counted: five pages were in flight at once, never six
 
 
 def test_a_page_failing_once_with_5xx_is_retried(sim):
@@ -372,16 +376,16 @@ def test_record_by_id_is_shaped_as_in_records(sim, sync_type):
 def test_connection_test_through_an_airflow_connection(sim, monkeypatch):
     monkeypatch.setenv("AIRFLOW_CONN_JAMF_TEST", json.dumps({
         "conn_type": "jamf", "host": sim.url, "extra": {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}}))
-    ok, message = JamfHook(conn_id="jamf_test").test_connection()  # as Airflow builds it for a test
+    ok, message = JamfHook(jamf_conn_id="jamf_test").test_connection()  # as Airflow builds it for a test
     assert ok, message
-    assert message == (f"Connected to Jamf Pro 11.14.1-t1738338460 at {sim.url} as the API client "
-                       f"'{CLIENT_ID}'; {N_COMPUTERS} computers")
+    assert message == (f"Connected to Jamf Pro {JAMF_PRO_VERSION}-t1738338460 at {sim.url} as the API client "
+                       f"'{CLIENT_ID}'; {N_COMPUTERS} computers (from /api/v4/computers-inventory)")
     # a section's INI settings give way to the connection's
     h = hook(account(sim, url="http://unused.invalid", conn_id="jamf_test"))
     assert h.url == sim.url and len(list(h.records())) == N_COMPUTERS
     monkeypatch.setenv("AIRFLOW_CONN_JAMF_BAD", json.dumps({"conn_type": "jamf", "host": sim.url,
                                                               "login": USER, "password": "nope"}))
-    ok, message = JamfHook(conn_id="jamf_bad").test_connection()
+    ok, message = JamfHook(jamf_conn_id="jamf_bad").test_connection()
     assert not ok and "refused the account 'admin'" in message
 
 
@@ -462,3 +466,56 @@ def test_default_mappings_can_be_turned_off(tmp_path):
         "SERIAL_NUMBER", "DEVICE_NAME", "MODEL", "MANUFACTURER", "OPERATING_SYSTEM", "OS_VERSION", "MAC_ADDRESS",
         "IP_ADDRESS", "ASSIGNED_TO", "BARCODE", "PURCHASE_DATE", "PO_NUMBER", "PURCHASE_PRICE", "VENDOR",
         "WARRANTY_END_DATE", "LAST_SEEN", "APPLICATIONS"}
+
+
+# ---- Jamf Pro versions -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("version,inventory,oauth,probes", [
+    (JAMF_PRO_VERSION, "/api/v4/computers-inventory", "/api/v1/oauth/token", {}),
+    ("11.25.0", "/api/v3/computers-inventory", "/api/v1/oauth/token", {"/api/v4/computers-inventory": 1}),
+    (OLD_JAMF_PRO_VERSION, "/api/v1/computers-inventory", "/api/oauth/token",
+     {"/api/v4/computers-inventory": 1, "/api/v3/computers-inventory": 1, "/api/v1/oauth/token": 1}),
+])
+def test_the_newest_inventory_and_token_paths_the_server_has_are_used(version, inventory, oauth, probes, capfd):
+    """Against a current and older Jamf Pro versions: the endpoint is found once per run (one 404 per
+    version the server lacks, never again for later pages) and logged."""
+    state = JamfState(60, 0, version=version)
+    with SimulatorThread(build_app(state)) as s:
+        h = hook(api_client(s, page_size=10))
+        assert sorted(ids(h.records())) == sorted(state.inventory.computers)
+        by_path = stats(s)["by_path"]
+    assert by_path[inventory] == 6 and by_path[oauth] == 1
+    assert {p: by_path[p] for p in probes} == probes  # each missing endpoint asked once
+    assert capfd.readouterr().out.count(f"computers from {inventory}") == 1
+
+
+def test_a_record_by_id_uses_the_inventory_endpoint_found():
+    state = JamfState(20, 0, version=OLD_JAMF_PRO_VERSION)
+    with SimulatorThread(build_app(state)) as s:
+        h = hook(account(s))
+        first, second = sorted(state.inventory.computers)[:2]
+        assert h.record_by_id(str(first))["general"]["id"] == first
+        assert h.record_by_id(str(second))["general"]["id"] == second
+        by_path = stats(s)["by_path"]
+    assert by_path["/api/v4/computers-inventory"] == 1 and by_path["/api/v1/computers-inventory"] == 2
+
+
+# ---- mobile devices: extension attributes and security ----------------------------------------------
+
+def test_mobile_extension_attributes_and_security_are_read_in_the_mobile_shape(sim):
+    """Jamf's mobile EAs are ``{id, name, type, value: [...]}`` (not the computers' shape); every value
+    arrives, and the security section carries Jamf's passcode, encryption, jailbreak and lost-mode fields."""
+    mappings = {"OWNER": {"converter": "casper_extension_attribute:attr=Asset Owner"},
+                "ENCRYPTION": {"source": "security.hardware_encryption"},
+                "JAILBREAK": {"source": "security.jailbreak_detected"},
+                "LOST": {"source": "security.lost_mode_enabled"}}
+    records = {r["general"]["id"]: r for r in hook(account(sim, sync_type="mobiledevices"), mappings).records()}
+    inv = sim.state.inventory
+    expected_eas = {mid: inv.classic_mobile(m)["extension_attributes"] for mid, m in inv.mobile_devices.items()}
+    assert {mid: r["extension_attributes"] for mid, r in records.items()} == expected_eas
+    assert any(ea["value"] for eas in expected_eas.values() for ea in eas)  # values, not all empty
+    some = next(r for r in records.values() if r["extension_attributes"])
+    classic_security = inv.classic_mobile(inv.mobile_devices[some["general"]["id"]])["security"]
+    assert some["security"] == classic_security  # every field of the Classic security subset
+    assert {"passcode_compliant", "hardware_encryption", "jailbreak_detected", "lost_mode_enabled",
+            "lost_location_altitude"} <= set(some["security"])

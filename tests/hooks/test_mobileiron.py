@@ -207,7 +207,7 @@ def test_an_airflow_connection_provides_url_credentials_and_api_version(sim, mon
     monkeypatch.setenv("AIRFLOW_CONN_MI_CORE", json.dumps({
         "conn_type": "mobileiron", "host": sim.url, "login": mi.DEFAULT_USER, "password": mi.DEFAULT_PASSWORD,
         "extra": {"api_version": 2}}))
-    ok, message = MobileIronHook(conn_id="mi_core").test_connection()  # as Airflow builds it for a test
+    ok, message = MobileIronHook(mobileiron_conn_id="mi_core").test_connection()  # as Airflow builds it for a test
     assert ok and message.startswith("Connected to MobileIron Core")
     h = MobileIronHook({"url": "http://unused.invalid", "username": "x", "password": "y", "conn_id": "mi_core"},
                        section="mobileiron")

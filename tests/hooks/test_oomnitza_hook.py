@@ -1,14 +1,16 @@
 """OomnitzaHook against the Oomnitza sandbox: auth, mappings, bulk pushes, retries, rejections."""
 import json
 import logging
+import time
 import uuid
 
 import pytest
 import requests
 
-from airflow_provider_oomnitza.hooks.oomnitza import (
-    BulkTarget, OomnitzaError, OomnitzaHook, portion_for_run, retry_after_seconds,
-)
+from airflow_provider_oomnitza.hooks.errors import HttpError
+from airflow_provider_oomnitza.bulk import BulkTarget, OomnitzaError, portion_for_run
+from airflow_provider_oomnitza.hooks.http_client import retry_after_seconds
+from airflow_provider_oomnitza.hooks.oomnitza import OomnitzaHook
 from tests.simulators.base import knobs
 
 
@@ -82,13 +84,21 @@ def test_insert_only_and_update_only_reach_oomnitza(oomnitza_sandbox):
 
 def test_429_with_retry_after_is_retried_to_success(oomnitza_sandbox, capfd, caplog):
     knobs(oomnitza_sandbox, rate_limit=1, rate_window_s=0.5, retry_after_s=0.3)
-    hook = hook_for(oomnitza_sandbox)
+    waits: list[float] = []
+
+    def sleep(seconds):  # counted, and slept so that the sandbox's window passes
+        waits.append(seconds)
+        time.sleep(seconds)
+
+    hook = OomnitzaHook.from_settings({"url": oomnitza_sandbox.url, "api_token": "sandbox-token"}, max_wait=2,
+                                      sleep=sleep)
     with caplog.at_level(logging.WARNING):
         result = hook.push([{"SERIAL": f"S{i}"} for i in range(6)], target(), batch_size=2, workers=1)
     assert result.sent == 6
-    assert oomnitza_sandbox.state.stats.rate_limited >= 1
+    rate_limited = oomnitza_sandbox.state.stats.rate_limited
+    assert rate_limited >= 1 and waits == [0.3] * rate_limited  # one wait per 429, as long as Retry-After says
     logged = caplog.text + "".join(capfd.readouterr())
-    assert "retry 1" in logged and "429" in logged
+    assert "attempt 1 of 8, next in 0.3 s" in logged and "429" in logged
 
 
 def test_5xx_burst_is_retried_and_persistent_failure_gives_up(oomnitza_sandbox):
@@ -152,27 +162,88 @@ def test_the_token_never_reaches_the_log(oomnitza_sandbox, caplog, capfd):
     with caplog.at_level(logging.DEBUG):
         hook_for(oomnitza_sandbox).get_mappings("X")
     logged = caplog.text + "".join(capfd.readouterr())
-    assert "retry 1" in logged and "sandbox-token" not in logged
+    assert "attempt 1 of 8" in logged and "sandbox-token" not in logged
 
 
 def test_unknown_connection_extras_are_never_sent_as_headers(oomnitza_sandbox, monkeypatch):
-    from airflow.sdk import Connection
-
-    conn = Connection(conn_id="o", conn_type="oomnitza", host=oomnitza_sandbox.url, password="sandbox-token",
-                      extra=json.dumps({"verify": False, "api_key": "leak-me", "timeout": 30}))
-    hook = OomnitzaHook("o", connection=conn)
+    monkeypatch.setenv("AIRFLOW_CONN_O", json.dumps({
+        "conn_type": "oomnitza", "host": oomnitza_sandbox.url, "password": "sandbox-token",
+        "extra": {"verify": False, "api_key": "leak-me", "timeout": 30, "cacert_file": "", "ssl_protocol": ""}}))
+    hook = OomnitzaHook("o")
     session = hook._session()
-    assert "api_key" not in session.headers and session.verify is False
-    assert session.headers["Authorization2"] == "sandbox-token"
+    assert not {"api_key", "cacert_file", "ssl_protocol"} & set(session.headers) and session.verify is False
     assert hook.get_mappings("X") == {}
+    assert oomnitza_sandbox.state.stats.requests == 1
 
 
-def test_a_host_without_scheme_means_https():
-    from airflow.sdk import Connection
-
-    hook = OomnitzaHook("o", connection=Connection(conn_id="o", conn_type="oomnitza", host="acme.oomnitza.com",
-                                                    password="t"))
+def test_a_host_without_scheme_means_https(monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_O", json.dumps({"conn_type": "oomnitza", "host": "acme.oomnitza.com",
+                                                      "password": "t"}))
+    hook = OomnitzaHook("o")
+    hook.get_conn()
     assert hook.url_from_endpoint("api/v3/assets") == "https://acme.oomnitza.com/api/v3/assets"
-    explicit = OomnitzaHook("o", connection=Connection(conn_id="o", conn_type="oomnitza", host="localhost",
-                                                        schema="http", port=8080, password="t"))
+    monkeypatch.setenv("AIRFLOW_CONN_E", json.dumps({"conn_type": "oomnitza", "host": "localhost", "schema": "http",
+                                                      "port": 8080, "password": "t"}))
+    explicit = OomnitzaHook("e")
+    explicit.get_conn()
     assert explicit.url_from_endpoint("api") == "http://localhost:8080/api"
+
+
+@pytest.fixture
+def recording_oomnitza():
+    """A minimal Oomnitza that records every request and can forget its tokens."""
+    from aiohttp import web
+
+    from tests.simulators.base import SimState, SimulatorThread, json_response, make_app
+
+    state = SimState()
+    state.seen, state.tokens, state.issued = [], set(), 0
+    app = make_app(state)
+
+    async def request_token(request):
+        form = await request.post()
+        state.seen.append((request.path, dict(request.headers), dict(form)))
+        if (form.get("login"), form.get("password")) != ("svc", "pa55-word"):
+            return json_response({"error": "bad credentials"}, status=401)
+        state.issued += 1
+        token = f"token-{state.issued}"
+        if not getattr(state, "refuse_new_tokens", False):
+            state.tokens.add(token)
+        return json_response({"token": token})
+
+    async def mappings(request):
+        state.seen.append((request.path, dict(request.headers), dict(request.query)))
+        if request.headers.get("Authorization2") not in state.tokens:
+            return json_response({"error": "invalid token"}, status=401)
+        return json_response({})
+
+    app.router.add_post("/api/request_token", request_token)
+    app.router.add_get("/api/v2/mappings", mappings)
+    with SimulatorThread(app) as sim:
+        yield sim
+
+
+def test_the_password_goes_to_request_token_only_and_basic_auth_is_never_sent(recording_oomnitza):
+    sim = recording_oomnitza
+    hook = OomnitzaHook.from_settings({"url": sim.url, "username": "svc", "password": "pa55-word"})
+    assert hook.get_mappings("A") == {} and hook.get_mappings("B") == {}
+    seen = sim.state.seen
+    assert [path for path, _, _ in seen] == ["/api/request_token", "/api/v2/mappings", "/api/v2/mappings"]
+    assert all("Authorization" not in headers for _, headers, _ in seen)  # never Basic
+    for path, headers, values in seen[1:]:
+        assert headers["Authorization2"] == "token-1"
+        assert "pa55-word" not in json.dumps([headers, values])
+
+
+def test_a_refused_token_is_renewed_once_and_a_persistent_401_is_an_http_error(recording_oomnitza):
+    sim = recording_oomnitza
+    hook = OomnitzaHook.from_settings({"url": sim.url, "username": "svc", "password": "pa55-word"})
+    hook.get_mappings("A")
+    sim.state.tokens.clear()  # Oomnitza forgets the token: one new one, and the call is sent again
+    assert hook.get_mappings("B") == {} and sim.state.issued == 2
+    sim.state.tokens.clear()
+    sim.state.refuse_new_tokens = True  # bad credentials from now on: new tokens are refused too
+    with pytest.raises(HttpError) as info:
+        hook.get_mappings("C")
+    assert info.value.status == 401 and isinstance(info.value, OomnitzaError)
+    assert sim.state.issued == 3  # one renewal, not one per retry

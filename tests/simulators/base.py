@@ -15,7 +15,9 @@ This module adds what all of them need and none of them should write again:
 * small helpers several simulators share (:func:`decode_basic`, :func:`colon_pairs`,
   :meth:`SimState.retry_after_headers`);
 * running in a background thread (for tests) or as a process (``python -m
-  tests.simulators.<name> --port 0`` prints its URL on the first line).
+  tests.simulators.<name> --port 0`` prints its URL on the first line);
+* HTTPS: ``SimulatorThread(app, ssl_context=...)`` (or ``--certfile``/``--keyfile``) serves
+  TLS; :func:`tls_certificates` makes a throw-away CA and a loopback certificate with trustme.
 
 Simulators override :meth:`SimState.failure_response` and
 :meth:`SimState.rate_limited_response` to answer faults the way their real service does;
@@ -267,10 +269,12 @@ def add_config_routes(app: web.Application, extra: Callable[[Any], dict] | None 
 
 
 class SimulatorThread:
-    """Runs an app on 127.0.0.1 in a daemon thread; ``url`` is set once it listens."""
+    """Runs an app on 127.0.0.1 in a daemon thread; ``url`` is set once it listens (https:// with
+    an ``ssl_context``)."""
 
-    def __init__(self, app: web.Application, host: str = "127.0.0.1", port: int = 0):
+    def __init__(self, app: web.Application, host: str = "127.0.0.1", port: int = 0, ssl_context=None):
         self.app, self.host, self.port = app, host, port
+        self.ssl_context = ssl_context
         self.url = ""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ready = threading.Event()
@@ -315,10 +319,10 @@ class SimulatorThread:
         self._stop = asyncio.Event()
         runner = web.AppRunner(self.app, access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, self.host, self.port, backlog=BACKLOG)
+        site = web.TCPSite(runner, self.host, self.port, backlog=BACKLOG, ssl_context=self.ssl_context)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://{self.host}:{port}"
+        self.url = f"{'https' if self.ssl_context else 'http'}://{self.host}:{port}"
         self._ready.set()
         await self._stop.wait()
         await runner.cleanup()
@@ -350,6 +354,8 @@ def main(build_app: Callable[[argparse.Namespace], web.Application], description
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--rate-limit", type=int, default=0, help="requests per window (0 = off)")
     parser.add_argument("--rate-window", type=float, default=1.0, help="window length in seconds")
+    parser.add_argument("--certfile", help="serve HTTPS with this PEM certificate (chain)")
+    parser.add_argument("--keyfile", help="the certificate's private key (PEM)")
     if add_arguments:
         add_arguments(parser)
     args = parser.parse_args()
@@ -357,7 +363,13 @@ def main(build_app: Callable[[argparse.Namespace], web.Application], description
     state_of(app).knobs.update(
         {"latency_ms": args.latency_ms, "rate_limit": args.rate_limit, "rate_window_s": args.rate_window}
     )
-    sim = SimulatorThread(app, args.host, args.port).start()
+    context = None
+    if args.certfile:
+        import ssl
+
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.certfile, args.keyfile)
+    sim = SimulatorThread(app, args.host, args.port, ssl_context=context).start()
     print(sim.url, flush=True)
     try:
         sim._thread.join()
@@ -377,7 +389,7 @@ class SimulatorProcess:
             stdout=subprocess.PIPE, text=True, cwd=cwd,
         )
         line = self.proc.stdout.readline().strip() if self.proc.stdout else ""
-        if not line.startswith("http://"):
+        if not line.startswith(("http://", "https://")):
             self.proc.kill()
             raise RuntimeError(f"{module} did not print its URL (got {line!r})")
         self.url = line
@@ -409,3 +421,33 @@ def stats(sim) -> dict:
     import requests
 
     return requests.get(f"{sim.url}/_sim/stats", timeout=10).json()
+
+
+class TlsCertificates:
+    """A throw-away CA and a certificate for 127.0.0.1 / localhost signed by it (trustme)."""
+
+    def __init__(self, directory) -> None:
+        import trustme
+
+        self.ca = trustme.CA()
+        self.server = self.ca.issue_cert("127.0.0.1", "localhost")
+        self.ca_file = str(directory / "ca.pem")
+        self.cert_file = str(directory / "server.pem")
+        self.key_file = str(directory / "server.key")
+        self.ca.cert_pem.write_to_path(self.ca_file)
+        self.server.cert_chain_pems[0].write_to_path(self.cert_file)
+        for pem in self.server.cert_chain_pems[1:]:
+            pem.write_to_path(self.cert_file, append=True)
+        self.server.private_key_pem.write_to_path(self.key_file)
+
+    def server_context(self):
+        """An SSL context for a simulator serving the certificate."""
+        import ssl
+
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self.server.configure_cert(context)
+        return context
+
+
+def tls_certificates(directory) -> TlsCertificates:
+    return TlsCertificates(directory)

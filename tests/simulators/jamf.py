@@ -18,9 +18,9 @@ Endpoints (all GET unless noted)
     Classic: ``/JSSResource/computers``, ``/computers/subset/basic``,
     ``/computers/{id|name|udid|serialnumber|macaddress}/<v>[/subset/<A&B>]``, the same for
     ``/mobiledevices``, ``/computergroups[/{id|name}/<v>]``, ``/mobiledevicegroups[/{id|name}/<v>]``.
-    Jamf Pro API: ``/api/v1|v2/computers-inventory`` (``section``, ``page``, ``page-size``, ``sort``,
-    ``filter``), ``/api/v1|v2/computers-inventory/{id}`` (``section``),
-    ``/api/v1|v2/computers-inventory-detail/{id}``, ``/api/v2/mobile-devices`` (paged, sort),
+    Jamf Pro API: ``/api/v1|v2|v3|v4/computers-inventory`` (``section``, ``page``, ``page-size``,
+    ``sort``, ``filter``; v3 from Jamf Pro 11.23, v4 from 11.30, see ``version``),
+    ``/api/v1|v2|v3|v4/computers-inventory/{id}`` (``section``), ``/api/vN/computers-inventory-detail/{id}``, ``/api/v2/mobile-devices`` (paged, sort),
     ``/api/v2/mobile-devices/{id}``, ``/api/v2/mobile-devices/{id}/detail``,
     ``/api/v2/mobile-devices/detail`` (paged, ``section``/``sort``/``filter``), ``/api/v1/departments``,
     ``/api/v1/buildings``, ``/api/v1/jamf-pro-version``, ``/api/v1/auth``.
@@ -31,7 +31,8 @@ Endpoints (all GET unless noted)
 Authentication
     ``POST /api/v1/auth/token`` (Basic) -> ``{"token", "expires"}``; ``POST /api/v1/auth/keep-alive``
     (Bearer) rotates the token and invalidates the old one; ``POST /api/v1/auth/invalidate-token``
-    -> 204; ``POST /api/oauth/token`` (form ``grant_type=client_credentials``) ->
+    -> 204; ``POST /api/v1/oauth/token`` (from 11.20, see ``SERVED_SINCE``) and the deprecated
+    ``POST /api/oauth/token`` (form ``grant_type=client_credentials``) ->
     ``{"access_token", "scope", "token_type": "Bearer", "expires_in"}``.  Bearer tokens work on
     ``/api`` and ``/JSSResource``.  Basic on data calls is refused (401) unless
     ``basic_allowed_on_data`` (Jamf Pro < 11.5 behaviour) and then only on ``/JSSResource``: the
@@ -85,7 +86,23 @@ from .jamf_data import (COMPUTER_FIELDS, DAY_MS, DEFAULT_ANCHOR_MS, MOBILE_FIELD
 __all__ = ["JamfState", "JamfKnobs", "build_app", "WEBHOOK_EVENTS", "PRIVILEGES", "DEFAULT_ACCOUNTS",
            "DEFAULT_API_CLIENTS", "COMPUTER_SUBSETS", "MOBILE_SUBSETS", "SimulatorThread"]
 
-JAMF_PRO_VERSION = "11.14.1-t1738338460"
+JAMF_PRO_VERSION = "11.30.0"  # the version modelled by default: a current one
+OLD_JAMF_PRO_VERSION = "11.14.1"  # before /v3 and /v4 computer inventory and /api/v1/oauth/token
+VERSION_BUILD = "-t1738338460"
+# Endpoints a Jamf Pro version serves only from a release on (Jamf's API changelog: /v3 computer
+# inventory was added in 11.23.0, /v4 in 11.30.0, which deprecated /v3). When /api/v1/oauth/token
+# replaced /api/oauth/token is not in the changelog we read; the simulator assumes 11.20.0. The
+# deprecated paths are still served, as Jamf Pro 11.30 serves them.
+SERVED_SINCE = (
+    (re.compile(r"^/api/v3/computers-inventory"), (11, 23, 0)),
+    (re.compile(r"^/api/v4/computers-inventory"), (11, 30, 0)),
+    (re.compile(r"^/api/v1/oauth/token$"), (11, 20, 0)),
+)
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    """``"11.30.0-t123"`` -> ``(11, 30, 0)``."""
+    return tuple(int(part) for part in re.findall(r"\d+", version.split("-", 1)[0])[:3])
 DEFAULT_ACCOUNTS = {"admin": "jamf1234"}
 DEFAULT_API_CLIENTS = {"oomnitza-client": "oomnitza-secret"}
 
@@ -314,6 +331,9 @@ class JamfKnobs:
     malformed_json_next: int = 0
     # Status answered by a detail call listed in ``fail_detail_once``.
     fail_detail_status: int = 500
+    # The Jamf Pro version modelled: which endpoints exist (``SERVED_SINCE``) and what
+    # ``/api/v1/jamf-pro-version`` answers.
+    version: str = JAMF_PRO_VERSION
 
     def update(self, values: dict) -> None:
         """Set several knobs at once; nothing changes if any key or value is invalid."""
@@ -342,13 +362,15 @@ class JamfState(SimState):
                  token_lifetime: float = 1800.0, basic_allowed_on_data: bool = False,
                  computer_groups: dict[str, Iterable[int]] | None = None,
                  mobile_device_groups: dict[str, Iterable[int]] | None = None,
-                 anchor_ms: int = DEFAULT_ANCHOR_MS, max_page_size: int = 2000) -> None:
+                 anchor_ms: int = DEFAULT_ANCHOR_MS, max_page_size: int = 2000,
+                 version: str = JAMF_PRO_VERSION) -> None:
         super().__init__()
         self.inventory = Inventory(computers, mobile_devices, seed, anchor_ms, computer_groups, mobile_device_groups)
         self.accounts = _principals("user", accounts, DEFAULT_ACCOUNTS)
         self.api_clients = _principals("client", api_clients, DEFAULT_API_CLIENTS)
         self._knob_defaults = {"basic_allowed_on_data": basic_allowed_on_data,
-                               "token_lifetime_s": float(token_lifetime), "max_page_size": max_page_size}
+                               "token_lifetime_s": float(token_lifetime), "max_page_size": max_page_size,
+                               "version": version}
         self.jamf = JamfKnobs(**self._knob_defaults)
         self.tokens: dict[str, Token] = {}
         self.fail_detail_ids: dict[str, set[int]] = {k: set() for k in KINDS}
@@ -790,6 +812,12 @@ def _parse_sort(sort: str, field_map: dict) -> list[tuple[str, bool]]:
 # Middlewares
 # ---------------------------------------------------------------------------------------------
 
+def serves(version: str, path: str) -> bool:
+    """Whether the Jamf Pro ``version`` has the endpoint at ``path``."""
+    have = version_tuple(version)
+    return all(have >= since for pattern, since in SERVED_SINCE if pattern.match(path))
+
+
 @web.middleware
 async def _jamf_middleware(request: web.Request, handler):
     """Innermost: slow-when-crowded, Jamf-shaped 404/405, malformed-JSON injection."""
@@ -797,6 +825,8 @@ async def _jamf_middleware(request: web.Request, handler):
     if request.path.startswith("/_sim/"):
         return await handler(request)
     k = state.jamf
+    if not serves(k.version, request.path):
+        return api_error(404)
     if k.slow_above_concurrency > 0 and k.slow_extra_ms > 0:
         over = state.stats.in_flight - k.slow_above_concurrency
         if over > 0:
@@ -905,7 +935,7 @@ async def oauth_token(request: web.Request) -> web.Response:
 
 @_guard(classic=False, privilege=None)
 async def pro_version(request, state, principal):
-    return _json({"version": JAMF_PRO_VERSION})
+    return _json({"version": state.jamf.version + VERSION_BUILD})
 
 
 # -- Classic API ------------------------------------------------------------------------------
@@ -1256,6 +1286,7 @@ def build_app(state: JamfState | None = None) -> web.Application:
     r.add_post("/api/v1/auth/invalidate-token", auth_invalidate)
     r.add_get("/api/v1/auth", auth_details)
     r.add_post("/api/oauth/token", oauth_token)
+    r.add_post("/api/v1/oauth/token", oauth_token)
     r.add_get("/api/v1/jamf-pro-version", pro_version)
 
     r.add_get("/JSSResource/computers", classic_computers)
@@ -1271,7 +1302,7 @@ def build_app(state: JamfState | None = None) -> web.Application:
         r.add_get(f"/JSSResource/{path}", listing)
         r.add_get(f"/JSSResource/{path}/{{key}}/{{value}}", one)
 
-    for version in ("v1", "v2"):
+    for version in ("v1", "v2", "v3", "v4"):
         r.add_get(f"/api/{version}/computers-inventory", pro_computers_inventory)
         r.add_get(f"/api/{version}/computers-inventory/{{id:\\d+}}", _pro_computer_one(False))
         r.add_get(f"/api/{version}/computers-inventory-detail/{{id:\\d+}}", _pro_computer_one(True))
@@ -1296,6 +1327,8 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--allow-basic", action="store_true",
                         help="accept Basic auth on Classic data calls (Jamf Pro < 11.5)")
     parser.add_argument("--max-page-size", type=int, default=2000, help="Jamf Pro API page-size clamp")
+    parser.add_argument("--jamf-version", default=JAMF_PRO_VERSION,
+                        help=f"Jamf Pro version modelled (which endpoints exist; default {JAMF_PRO_VERSION})")
     parser.add_argument("--anchor", default=None,
                         help="'now' or an ISO date/time the generated dates lead up to "
                              "(default 2026-04-01T00:00:00Z, so data is identical on every run)")
@@ -1317,7 +1350,7 @@ def _app_from_args(args: argparse.Namespace) -> web.Application:
                       accounts=colon_pairs(args.user, "--user", "name:secret"),
                       api_clients=colon_pairs(args.client, "--client", "name:secret"),
                       token_lifetime=args.token_lifetime, basic_allowed_on_data=args.allow_basic,
-                      max_page_size=args.max_page_size)
+                      max_page_size=args.max_page_size, version=args.jamf_version)
     return build_app(state)
 
 

