@@ -44,6 +44,9 @@ setup(
             "trustme>=1.1",  # certificates for the HTTPS simulators
             # vendor clients run unchanged against the simulators
             "jamf-pro-sdk>=0.9a1", "okta>=2.9", "onelogin>=3", "zenpy>=2.0", "PyBambooHR>=0.8",
+            "hvac>=2",  # the Vault simulator is checked with the real client
+            "pyodbc>=5", "sqlglot>=25",  # SCCM's SQL through a real ODBC driver, and checked as T-SQL
+            "hypothesis>=6.100",  # property-based fuzzing of config, mappings and readers
         ],
     },
     entry_points={
