@@ -74,6 +74,22 @@ CONNECTION_TYPES = [
     _connection("appledep", "appledep.AppleDepHook", "Apple DEP", hidden=["schema", "port", "login", "extra"],
                 relabeling={"host": "Apple DEP URL", "password": "Server token (JSON)"},
                 placeholders={"host": "https://mdmenrollment.apple.com"}),
+    # -- okta connection type --
+    # -- end okta --
+    # -- onelogin connection type --
+    # -- end onelogin --
+    # -- zendesk connection type --
+    # -- end zendesk --
+    # -- bamboohr connection type --
+    # -- end bamboohr --
+    # -- ldap connection type --
+    # -- end ldap --
+    # -- sccm connection type --
+    # -- end sccm --
+    # -- jasper connection type --
+    # -- end jasper --
+    # -- chef connection type --
+    # -- end chef --
 ]
 
 
@@ -97,6 +113,22 @@ def get_provider_info() -> dict:
                 "airflow_provider_oomnitza.hooks.airwatch",
                 "airflow_provider_oomnitza.hooks.mobileiron",
                 "airflow_provider_oomnitza.hooks.appledep",
+                # -- okta hook --
+                # -- end okta --
+                # -- onelogin hook --
+                # -- end onelogin --
+                # -- zendesk hook --
+                # -- end zendesk --
+                # -- bamboohr hook --
+                # -- end bamboohr --
+                # -- ldap hook --
+                # -- end ldap --
+                # -- sccm hook --
+                # -- end sccm --
+                # -- jasper hook --
+                # -- end jasper --
+                # -- chef hook --
+                # -- end chef --
             ]},
         ],
         "operators": [
