@@ -68,6 +68,7 @@ class ClusterSettings:
     password: str = field(default_factory=lambda: secrets.token_urlsafe(12))
     # Seconds without a heartbeat before the scheduler fails a task whose worker died (Airflow: 300).
     heartbeat_timeout: int = 300
+    stop_grace: float = 20  # seconds between SIGTERM and SIGKILL on stop
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
@@ -293,7 +294,7 @@ class Cluster:
             pass
         self.procs[name].wait(30)
 
-    def stop_components(self, names: list[str], grace: float = 15) -> None:
+    def stop_components(self, names: list[str], grace: float | None = None) -> None:
         """SIGTERM to every process group at once, then SIGKILL whatever of their trees is left."""
         import psutil
 
@@ -304,7 +305,7 @@ class Cluster:
                     os.killpg(self.procs[name].pid, signal.SIGTERM)
                 except ProcessLookupError:
                     pass
-        _, alive = psutil.wait_procs(trees, timeout=grace)
+        _, alive = psutil.wait_procs(trees, timeout=self.s.stop_grace if grace is None else grace)
         for leftover in alive:
             try:
                 leftover.kill()
