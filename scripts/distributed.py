@@ -70,6 +70,8 @@ class ClusterSettings:
     heartbeat_timeout: int = 300
     stop_grace: float = 20  # seconds between SIGTERM and SIGKILL on stop
     extra_env: dict[str, str] = field(default_factory=dict)
+    # per component (e.g. {"worker2": {"OOMNITZA_INI": ...}}): a machine configured differently
+    component_env: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 class Cluster:
@@ -147,6 +149,7 @@ class Cluster:
             AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT=str(free_port()),
         )
         env[WORKER_NAME_VAR] = component
+        env.update(self.s.component_env.get(component, {}))
         return env
 
     # -- database and broker ------------------------------------------------------------------------
