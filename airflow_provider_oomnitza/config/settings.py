@@ -171,7 +171,7 @@ class OomnitzaSettings(SettingsModel):
     retries: Int = setting(2, doc="Airflow retries of each task of a sync.")
     retry_delay: Int = setting(30, doc="Seconds between those retries.")
     max_rejected: str = setting("0", doc="Records refused by Oomnitza or skipped for errors that a run accepts before "
-                                         "it fails: a count, or a percentage of the records read such as 5%.")
+                                         "it fails: a count, or a percentage of the records extracted such as 5%.")
     keep_runs_days: Int = setting(7, doc="Days a run folder is kept; older ones are removed when the section runs "
                                          "again (0 keeps them).")
 

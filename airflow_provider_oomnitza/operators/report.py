@@ -21,9 +21,11 @@ REPORT = "report.json"
 MAP_COUNTS = ("mapped", "filtered", "missing", "errors", "converter_errors")
 PUSH_COUNTS = ("pushed", "would_push", "rejected")
 OOMNITZA_COUNTS = ("added", "updated", "unchanged", "skipped", "failed")
-# Records that did not arrive because of an error, which [oomnitza] max_rejected limits (records a
-# recordfilter left out, and records Oomnitza skipped for insert_only/update_only, are not errors).
-REJECTED_COUNTS = ("malformed", "missing", "errors", "converter_errors", "rejected", "oomnitza_failed")
+# Records that did not arrive because of an error, which [oomnitza] max_rejected limits. Not counted:
+# records a recordfilter left out, records Oomnitza skipped for insert_only/update_only, and the
+# problems a source reported while reading ("malformed": an unreadable CSV row, but also a device
+# whose extra details could not be read and that was still extracted).
+REJECTED_COUNTS = ("missing", "errors", "converter_errors", "rejected", "oomnitza_failed")
 # Oomnitza answers meaning "no such portion" (nothing was stored in it) and "already finalized".
 NO_PORTION, CLOSED = 404, 409
 
@@ -76,7 +78,7 @@ class OomnitzaReportOperator(OomnitzaSectionOperator):
         counts["testmode"] = params["testmode"]
         max_rejected, where = self._max_rejected(config, section)
         counts["rejected_total"] = sum(counts.get(k, 0) for k in REJECTED_COUNTS)
-        counts["rejected_allowed"] = max_rejected_allows(max_rejected, counts["extracted"] + counts["malformed"])
+        counts["rejected_allowed"] = max_rejected_allows(max_rejected, counts["extracted"])
         storage.write_json(REPORT, counts)
         self.log.info("Sync of [%s] (%s):\n%s\nRun folder: %s", section.name, section.mapping_name,
                       tabulate([(k, v) for k, v in counts.items()], headers=["", "records"]), storage)
@@ -143,13 +145,12 @@ class OomnitzaReportOperator(OomnitzaSectionOperator):
     @staticmethod
     def _rejected_problem(counts: dict, max_rejected: str, where: str) -> str:
         refused = counts["rejected"] + counts["oomnitza_failed"]
-        skipped = counts["missing"] + counts["errors"] + counts["converter_errors"] + counts["malformed"]
-        return (f"{counts['rejected_total']} of {counts['extracted'] + counts['malformed']} records were rejected, "
+        skipped = counts["missing"] + counts["errors"] + counts["converter_errors"]
+        return (f"{counts['rejected_total']} of {counts['extracted']} records were rejected, "
                 f"more than max_rejected = {max_rejected} allows ({counts['rejected_allowed']}; {where}): "
                 f"refused by Oomnitza {refused} ({counts['rejected']} on upload, {counts['oomnitza_failed']} in its "
                 f"run log), skipped for errors {skipped} (missing required fields {counts['missing']}, mapping "
-                f"errors {counts['errors']}, converter errors {counts['converter_errors']}, unreadable source "
-                f"records {counts['malformed']})")
+                f"errors {counts['errors']}, converter errors {counts['converter_errors']})")
 
     @staticmethod
     def _files(storage, counts: dict, chunks: int) -> str:
@@ -162,7 +163,7 @@ class OomnitzaReportOperator(OomnitzaSectionOperator):
             files.append("skipped records: " + (", ".join(skipped) if len(skipped) <= 3
                                                 else f"{storage.path(SKIPPED.split('/')[0])}/ ({len(skipped)} files)"))
         if counts["malformed"]:
-            files.append(f"unreadable source records: {storage.path('extract_problems.jsonl')}")
+            files.append(f"problems reading the source: {storage.path('extract_problems.jsonl')}")
         return "Files: " + "; ".join(files)
 
 
