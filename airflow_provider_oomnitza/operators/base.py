@@ -38,7 +38,10 @@ def fails_fast(execute: Callable) -> Callable:
         try:
             return execute(self, context)
         except Exception as exc:
-            raise self.no_retry_error(exc) or exc
+            final = self.no_retry_error(exc)
+            if final is None:
+                raise
+            raise final from exc
 
     return run
 
