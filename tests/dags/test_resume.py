@@ -30,12 +30,13 @@ def run_info(folder):
 def test_clearing_the_failed_push_resumes_the_run_and_sends_every_record_once(sync_env):
     env = sync_env
     ten_assets(env)
-    # Oomnitza down for the first push: its 8 attempts get 503 and the task fails (retries = 0).
+    # Oomnitza down for the first push task: its 8 attempts get 503 and the task fails (retries = 0).
     knobs(env, fail_next=8, fail_status=503, fail_retry_after_s=0, fail_path="^/api/v3/bulk$")
     run = env.run(DAG_ID)
     assert run.state == "failed"
     states = {(ti.task_id, ti.map_index): ti.state for ti in run.get_task_instances()}
-    assert (states[("push", 0)], states[("push", 1)], states[("report", -1)]) == ("failed", "success", "failed")
+    assert sorted([states[("push", 0)], states[("push", 1)]]) == ["failed", "success"]  # either may go first
+    assert states[("report", -1)] == "failed"
     folder = env.run_folder(DAG_ID, run)
     assert (folder / "raw" / "chunk-00000.jsonl").exists() and (folder / "mapped" / "chunk-00000.jsonl").exists()
     portion = run_info(folder)["portion"]

@@ -36,19 +36,21 @@ def test_credentials_refused_on_a_push_are_not_retried(sync_env):
                   json={"fail_next": 1, "fail_status": 403, "fail_path": "^/api/v3/bulk$"}).raise_for_status()
     run = env.run(DAG_ID)
     assert run.state == "failed"
-    assert tries(run)[("push", 0)] == ("failed", 1)
+    pushes = sorted(v for (task, _), v in tries(run).items() if task == "push")  # either chunk may go first
+    assert pushes == [("failed", 1), ("success", 1)]
     assert len(env.sandbox.state.records("assets")) == 5
 
 
 def test_5xx_outlasting_the_hook_retries_are_retried_by_airflow(sync_env):
     env = sync_env
     env.write_ini(section(ten(env)), oomnitza_extra=RETRIES)
-    # Oomnitza answers 503 to all 8 attempts of the first push task's first request.
+    # Oomnitza answers 503 to all 8 attempts of the first push task's first request (either chunk's).
     requests.post(f"{env.sandbox.url}/_sim/knobs",
                   json={"fail_next": 8, "fail_status": 503, "fail_retry_after_s": 0,
                         "fail_path": "^/api/v3/bulk$"}).raise_for_status()
     run = env.run(DAG_ID)
     assert run.state == "success"
-    assert tries(run)[("push", 0)] == ("success", 2)
+    pushes = sorted(v for (task, _), v in tries(run).items() if task == "push")  # either chunk may go first
+    assert pushes == [("success", 1), ("success", 2)]
     assert env.sandbox.state.stats.injected_failures == 8
     assert len(env.sandbox.state.records("assets")) == 10
