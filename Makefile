@@ -8,8 +8,12 @@ STAMP := $(VENV)/.installed
 
 $(STAMP): setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test]"
+	@echo "Installing Apache Airflow, the provider and the test tools into $(VENV)."
+	@echo "The first time this downloads about 200 packages and takes a few minutes;"
+	@echo "pip's output goes to $(VENV)/install.log (tail -f it to watch)."
+	$(PY) -m pip install --upgrade pip > $(VENV)/install.log 2>&1 || (tail -20 $(VENV)/install.log; exit 1)
+	$(PY) -m pip install -e ".[test]" >> $(VENV)/install.log 2>&1 || (tail -20 $(VENV)/install.log; exit 1)
+	@echo "Installed (see $(VENV)/install.log)."
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -18,6 +22,7 @@ test: install
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 demo: install
+	@echo "Running the demo: Airflow on SQLite, the sample CSV files, the local Oomnitza sandbox ..."
 	$(PY) scripts/demo.py
 
 benchmark: install
@@ -27,4 +32,5 @@ clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache demo
 
 demo-ui: install
+	@echo "Starting the Oomnitza sandbox and airflow standalone (Ctrl-C stops both) ..."
 	$(PY) scripts/demo.py --ui
