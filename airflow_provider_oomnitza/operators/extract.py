@@ -38,9 +38,6 @@ class OomnitzaExtractOperator(OomnitzaSectionOperator):
             self.log.warning("config.ini: %s", issue)
         params = self.run_params(context)
         storage = self.storage(context)
-        if section.source.hook is None:  # type: ignore[union-attr]
-            raise SectionConfigError(f"{self._where(section.name, [])}: the {section.type_name} source has no "
-                                     "hook yet; disable the section until a provider release supports it")
         self._tidy_up(config, storage, context, params["testmode"])
         server = self._server_mappings(config, section, params["testmode"])
         effective = section.effective_mappings(server)

@@ -89,7 +89,7 @@ def test_a_source_type_without_a_hook_fails_at_once(env, monkeypatch):
     ini = write_ini(env, CSV_SECTION.format(path=env / "a.csv"))
     with pytest.raises(AirflowFailException) as failed:
         extract(ini).execute(context())
-    assert str(failed.value).startswith(f"{ini}:5: [csv_assets]: the csv_assets source has no hook yet")
+    assert f"{ini}:6: [csv_assets] enable: the csv_assets source has no hook yet" in str(failed.value)
 
 
 def test_settings_errors_fail_at_once(env):
