@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test demo demo-ui benchmark clean
+.PHONY: install test-deps test demo demo-ui benchmark clean
 
 $(STAMP): setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,7 +18,13 @@ $(STAMP): setup.py
 
 install: $(STAMP)
 
-test: install
+# The real servers and tools the tests use: slapd, the ODBC driver, docker-compose, chromium (Debian),
+# and the PostgreSQL and Redis servers on 127.0.0.1.
+test-deps:
+	bash scripts/install-test-deps.sh
+	bash scripts/start-services.sh
+
+test: install test-deps
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 demo: install
