@@ -24,7 +24,7 @@ def auth_env(tmp_path_factory):
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": USERS,
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
-        "AIRFLOW__API_AUTH__JWT_SECRET": "sync-view-test-secret-0123456789abcdef",
+        "AIRFLOW__API_AUTH__JWT_SECRET": "sync-view-test-secret-" + "0123456789abcdef" * 4,
         "AIRFLOW__API__SECRET_KEY": "sync-view-test-key",
     }
     with _patched_env(env):
