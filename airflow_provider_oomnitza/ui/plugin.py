@@ -1,7 +1,7 @@
 """The sync view as an Airflow 3.3 plugin, served by the API server.
 
 - ``fastapi_apps``: the view's FastAPI app, mounted at ``<base URL>/oomnitza-sync``;
-- ``external_views``: an entry "Oomnitza sync" (with its own icon) in the UI's left navigation
+- ``external_views``: an entry "Oomnitza" (with its own icon) in the UI's left navigation
   bar that opens the view in Airflow's page frame (``/plugin/oomnitza-sync``).
 
 Loaded through the provider's ``airflow.plugins`` entry point, or ``plugins/oomnitza_sync_view.py``.
@@ -29,7 +29,7 @@ class OomnitzaSyncViewPlugin(AirflowPlugin):
     name = PLUGIN_NAME
     fastapi_apps = [{"app": create_app(), "url_prefix": URL_PREFIX, "name": "Oomnitza sync view"}]
     external_views = [{
-        "name": "Oomnitza sync",
+        "name": "Oomnitza",
         "href": f"{_base_path()}{URL_PREFIX}/",
         "destination": "nav",  # no category: a top-level item of the navigation bar
         "url_route": URL_ROUTE,

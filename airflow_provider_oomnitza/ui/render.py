@@ -251,14 +251,15 @@ def run_page(section: SectionInfo, run: RunInfo, refused: Page, skipped: Page, l
     elif "_error" in report:
         body = f'<div class="card"><p class="warn">report.json cannot be read: {escape(report["_error"])}</p></div>'
     else:
-        body = (f'<div class="card"><h2>Counts</h2><div style="margin-top:10px">{tiles(run.counts)}</div>'
-                f"<h3>Everything report.json says</h3>{report_table(report)}</div>")
+        body = f'<div class="card"><h2>Counts</h2><div style="margin-top:10px">{tiles(run.counts)}</div></div>'
     body += records_card("Refused records", "refused", refused, section, run, links, offsets,
                          "Oomnitza refused these (from dead_letter.jsonl): on upload, or marked failed in its run log.",
                          ("stage", "record", "reason"))
     body += records_card("Skipped records", "skipped", skipped, section, run, links, offsets,
                          "Not sent (from the map task's skipped files and unreadable source records).",
                          ("kind", "record", "reason"))
+    if report and "_error" not in report:
+        body += f'<div class="card" id="report"><h2>Everything report.json says</h2>{report_table(report)}</div>'
     return page(f"Oomnitza sync · {section.title}", crumbs + head + body, user)
 
 

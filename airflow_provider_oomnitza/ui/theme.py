@@ -75,5 +75,6 @@ details pre { margin: 6px 0 0; padding: 8px; background: var(--head); border-rad
 .facts dt { color: var(--muted); }
 .facts dd { margin: 0; }
 .crumbs { font-size: 13px; margin-bottom: 10px; }
+.card h2 + table { margin-top: 10px; }
 .warn { border-left: 3px solid #e8890c; padding: 6px 10px; background: var(--head); border-radius: 4px; font-size: 13px; }
 """
