@@ -40,7 +40,8 @@ class Browser:
         port = self._devtools_port()
         pages = [t for t in requests.get(f"http://127.0.0.1:{port}/json/list", timeout=10).json()
                  if t["type"] == "page"]
-        self.ws = connect(pages[0]["webSocketDebuggerUrl"], max_size=None, open_timeout=20)
+        self._connection = connect(pages[0]["webSocketDebuggerUrl"], max_size=None, open_timeout=20)
+        self.ws = self._connection.__enter__()
         self.ids = itertools.count(1)
         self.send("Page.enable")
         self.send("Runtime.enable")
@@ -104,8 +105,8 @@ class Browser:
 
     def close(self) -> None:
         try:
-            self.ws.close()
-        except Exception:  # noqa: BLE001
+            self._connection.__exit__(None, None, None)
+        except Exception:  # noqa: BLE001 - the browser may already be gone
             pass
         self.proc.terminate()
         try:
