@@ -52,10 +52,12 @@ setup(
             # the distributed integration test: CeleryExecutor on PostgreSQL and Redis, driven by the REST client
             "apache-airflow-providers-celery>=3.26", "celery<5.7", "psycopg2-binary>=2.9", "asyncpg>=0.30",
             "apache-airflow-client>=3.3",
+            "websockets>=12",  # the DevTools client of the browser tests
         ],
     },
     entry_points={
         "apache_airflow_provider": ["provider_info=airflow_provider_oomnitza.get_provider_info:get_provider_info"],
         "console_scripts": ["oomnitza-airflow=airflow_provider_oomnitza.cli:main"],
+        "airflow.plugins": ["oomnitza_sync_view=airflow_provider_oomnitza.ui.plugin:OomnitzaSyncViewPlugin"],
     },
 )

@@ -140,9 +140,20 @@ def build_dag(config: Config, section: SectionConfig, ini_path: str):
         extract = OomnitzaExtractOperator(task_id="extract", **common)
         mapped = OomnitzaMapOperator.partial(task_id="map", **per_chunk, **common).expand(chunk=extract.output)
         pushed = OomnitzaPushOperator.partial(task_id="push", **per_chunk, **common).expand(chunk=mapped.output)
-        report = OomnitzaReportOperator(task_id="report", **common)
+        report = OomnitzaReportOperator(task_id="report", outlets=sync_outlets(section, oomnitza), **common)
         pushed >> report
     return dag
+
+
+def sync_outlets(section: SectionConfig, oomnitza: Any) -> list:
+    """The Asset a successful sync updates (Oomnitza's assets or users of the tenant; docs/ui.md), so
+    downstream DAGs can be scheduled on it. A tenant named only by a connection (``conn_id``) is not
+    known at parse time, so its syncs name no Asset."""
+    from airflow_provider_oomnitza.ui.assets import oomnitza_asset
+
+    if not oomnitza.url:
+        return []
+    return [oomnitza_asset(section.source.record_type, oomnitza.url)]  # type: ignore[union-attr]
 
 
 def doc_markdown(config: Config, section: SectionConfig, ini_path: str) -> str:
