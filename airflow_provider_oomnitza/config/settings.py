@@ -147,6 +147,8 @@ class OomnitzaSettings(SettingsModel):
                                           "this many push tasks, each with `workers` requests in flight).")
     retries: Int = setting(2, doc="Airflow retries of each task of a sync.")
     retry_delay: Int = setting(30, doc="Seconds between those retries.")
+    allow_python: Bool = setting(True, doc="Allow Python in this file (recordfilter, [converters]); it runs as "
+                                           "trusted code with the Airflow worker's rights.")
 
     def problems(self) -> list[tuple[str, str]]:
         out = [(key, f"expected a whole number of at least 1, got {getattr(self, key)}")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from airflow_provider_oomnitza.config.ini import IniValue
+from airflow_provider_oomnitza.config.types import brief
 
 FILTER_ARGS = ("record",)
 CONVERTER_ARGS = ("field", "record", "value", "params")
@@ -69,6 +70,12 @@ def compile_body(name: str, args: tuple[str, ...], value: IniValue, filename: st
         line = line_map[index] if 0 <= index < len(line_map) else value.line
         kind = type(exc).__name__
         raise CodeError(f"Python {kind} at line {line}: {exc.msg}", line) from None
+    except (MemoryError, RecursionError):  # the parser's and compiler's own limits on nesting
+        raise CodeError("Python code too deeply nested for the compiler; split the expression up", value.line) \
+            from None
+    except Exception as exc:  # e.g. ValueError for a NUL byte: whatever compile() refuses is this key's error
+        raise CodeError(f"Python code cannot be compiled: {type(exc).__name__}: {brief(str(exc))}", value.line) \
+            from None
     code = next(c for c in module.co_consts if isinstance(c, types.CodeType))
     return CompiledCode(name, code, _record_attribute_warnings(tree, line_map))
 
