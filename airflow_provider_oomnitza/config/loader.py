@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from airflow_provider_oomnitza.config.ini import IniFile, IniSection, IniValue, read_ini
 from airflow_provider_oomnitza.config.settings import CommonSettings, OomnitzaSettings, SettingsModel
-from airflow_provider_oomnitza.config.types import brief, parse_bool
+from airflow_provider_oomnitza.config.types import brief, clip, parse_bool
 from airflow_provider_oomnitza.mapping.build import EffectiveMappings, build_mappings
 from airflow_provider_oomnitza.mapping.code import (
     CONVERTER_ARGS, FILTER_ARGS, CodeError, CompiledCode, compile_body,
@@ -28,6 +28,8 @@ from airflow_provider_oomnitza.sources import SOURCE_TYPES, type_of_section
 from airflow_provider_oomnitza.sources.base import SourceType
 
 log = logging.getLogger(__name__)
+# Messages quote what the file holds; a huge value or name is cut so the message stays readable.
+MESSAGE_LIMIT = 600
 
 OOMNITZA = "oomnitza"
 CONVERTERS = "converters"
@@ -58,10 +60,10 @@ class Issue:
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path
         if self.section is not None:
-            where += f": [{self.section}]"
+            where += f": [{clip(self.section)}]"
         if self.key:
-            where += f" {self.key}"
-        return f"{where}: {self.message}"
+            where += f" {clip(self.key)}"
+        return f"{where}: {clip(self.message, MESSAGE_LIMIT)}"
 
 
 @dataclass

@@ -17,6 +17,11 @@ BOOL_EXPECTED = "expected true/false, yes/no, on/off or 1/0 (any case)"
 BRIEF_LIMIT = 80
 
 
+def clip(name: str, limit: int = BRIEF_LIMIT) -> str:
+    """A section or key name as messages show it: cut to ``limit`` characters."""
+    return name if len(name) <= limit else f"{name[:limit]}..."
+
+
 def brief(value: Any, limit: int = BRIEF_LIMIT) -> str:
     """``repr(value)`` cut to about ``limit`` characters, so a huge bad value still gives a readable message."""
     if isinstance(value, str) and len(value) > limit:

@@ -33,7 +33,7 @@ def field_name_of(key: str) -> str:
     """``mapping.serial.x`` -> ``SERIAL``: upper-cased, up to the next dot (as the original)."""
     name = key.split(".", 2)[1] if key.count(".") >= 1 else ""
     if not FIELD_NAME_RE.match(name):
-        raise MappingError(f"{name!r} is not an Oomnitza field name; expected mapping.FIELD (letters, digits, _)")
+        raise MappingError(f"{brief(name)} is not an Oomnitza field name; expected mapping.FIELD (letters, digits, _)")
     return name.upper()
 
 
