@@ -10,7 +10,7 @@ EXAMPLES = int(os.environ.get("OOMNITZA_FUZZ_EXAMPLES", "0") or 0)
 
 settings.register_profile(
     "oomnitza-fuzz",
-    max_examples=EXAMPLES or 40,
+    max_examples=EXAMPLES or 30,
     deadline=None,  # a loaded 2-core machine: count examples, never time them
     derandomize=not EXAMPLES,  # CI runs are reproducible; long runs explore
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example,

@@ -9,8 +9,7 @@ from airflow_provider_oomnitza.hooks.files import CsvSourceHook, JsonSourceHook
 from tests.fuzz.profile import FUZZ
 
 csv_pieces = st.sampled_from([b",", b'"', b"\n", b"\r\n", b"\r", b"\xff", b"\xef\xbb\xbf", b"\x00", b"a", b"serial",
-                              b'"a\nb"', b"x" * 5000, "\u2028".encode(), b'""', b"\ud800".decode("utf-8", "ignore")
-                              .encode() or b"\xed\xa0\x80"])
+                              b'"a\nb"', b"x" * 5000, "\u2028".encode(), b'""', b"\xed\xa0\x80"])
 json_docs = st.one_of(
     st.binary(max_size=200),
     st.sampled_from([b"[" * 100_000 + b"]" * 100_000, b'{"a": ' * 50_000 + b"1" + b"}" * 50_000,
