@@ -120,3 +120,13 @@ def test_a_file_that_cannot_be_read_is_one_clear_error(tmp_path):
     (tmp_path / "config.ini").mkdir()
     with pytest.raises(ValueError, match=r"config.ini: cannot read the config file: Is a directory"):
         ini_module.read_ini(tmp_path / "config.ini")
+
+
+def test_python_syntax_warnings_are_warnings_of_the_key_with_the_ini_line(tmp_path):
+    path, config = load(tmp_path, b"[csv_assets.w]\nenable = true\nfilename = /x.csv\nsync_field = S\n"
+                                  b'mapping.S = {"source": "s"}\nrecordfilter:\n    x = 1\n    return "a"("b")\n')
+    assert config.sections["csv_assets.w"].ok
+    assert [str(w).replace(str(path), "FILE") for w in config.sections["csv_assets.w"].warnings] == [
+        "FILE:18: [csv_assets.w] recordfilter: Python SyntaxWarning: 'str' object is not callable; "
+        "perhaps you missed a comma?"
+    ]
