@@ -182,6 +182,8 @@ class OomnitzaSettings(SettingsModel):
                                          "it fails: a count, or a percentage of the records extracted such as 5%.")
     keep_runs_days: Int = setting(7, doc="Days a run folder is kept; older ones are removed when the section runs "
                                          "again (0 keeps them).")
+    allow_python: Bool = setting(True, doc="Allow Python in this file (recordfilter, [converters]); it runs as "
+                                           "trusted code with the Airflow worker's rights.")
 
     def problems(self) -> list[tuple[str, str]]:
         out = [(key, f"expected a whole number of at least 1, got {getattr(self, key)}")
