@@ -162,7 +162,9 @@ class JsonlWriter:
         if self._fh is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._fh = self.path.open("w", encoding="utf-8")
-        self._fh.write(json.dumps(record, default=str, ensure_ascii=False))
+        # ASCII escapes: a source record may hold text UTF-8 cannot encode (a lone surrogate from a
+        # JSON source), which must travel to the map task, not fail the whole extract.
+        self._fh.write(json.dumps(record, default=str, ensure_ascii=True))
         self._fh.write("\n")
         self.count += 1
 
