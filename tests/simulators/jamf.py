@@ -372,6 +372,7 @@ class JamfState(SimState):
                                "token_lifetime_s": float(token_lifetime), "max_page_size": max_page_size,
                                "version": version}
         self.jamf = JamfKnobs(**self._knob_defaults)
+        self.slowed_requests = 0
         self.tokens: dict[str, Token] = {}
         self.fail_detail_ids: dict[str, set[int]] = {k: set() for k in KINDS}
         self.deleted: dict[str, set[int]] = {k: set() for k in KINDS}
@@ -394,6 +395,7 @@ class JamfState(SimState):
     def reset(self) -> None:
         """Faults, stats and deletions back to the start; tokens and inventory stay."""
         super().reset()
+        self.slowed_requests = 0  # requests that got slow_extra_ms for a crowd (tests count them)
         self.jamf = JamfKnobs(**self._knob_defaults)
         for k in KINDS:
             self.fail_detail_ids[k].clear()
@@ -830,6 +832,7 @@ async def _jamf_middleware(request: web.Request, handler):
     if k.slow_above_concurrency > 0 and k.slow_extra_ms > 0:
         over = state.stats.in_flight - k.slow_above_concurrency
         if over > 0:
+            state.slowed_requests += 1
             await asyncio.sleep(over * k.slow_extra_ms / 1000.0)
     try:
         response = await handler(request)
