@@ -255,7 +255,7 @@ class BambooHRHook(SourceHook):
             if exc.status != 403 or needed:
                 raise
             # Only wanted because something may read any field: the records stay as the directory gives them.
-            self.log.warning("%sBambooHR: %s; the records keep the directory's fields only", self.prefix, exc)
+            self.log.warning("%s; the records keep the directory's fields only", exc)
             return
         by_id = {str(row.get("id")): row for row in rows}
         for employee in employees:
