@@ -81,6 +81,10 @@ CONNECTION_TYPES = [
     # -- zendesk connection type --
     # -- end zendesk --
     # -- bamboohr connection type --
+    _connection("bamboohr", "bamboohr.BambooHRHook", "BambooHR", hidden=["schema", "port", "extra"],
+                relabeling={"host": "BambooHR API URL (empty: https://api.bamboohr.com)",
+                            "login": "Company domain (the x of x.bamboohr.com)", "password": "API key"},
+                placeholders={"host": "https://api.bamboohr.com", "login": "acme"}),
     # -- end bamboohr --
     # -- ldap connection type --
     # -- end ldap --
@@ -120,6 +124,7 @@ def get_provider_info() -> dict:
                 # -- zendesk hook --
                 # -- end zendesk --
                 # -- bamboohr hook --
+                "airflow_provider_oomnitza.hooks.bamboohr",
                 # -- end bamboohr --
                 # -- ldap hook --
                 # -- end ldap --
