@@ -38,7 +38,9 @@ setup(
         "ldap": ["ldap3>=2.9"],
         "jasper": ["zeep>=4.3"],
         "sccm": ["apache-airflow-providers-odbc>=4.10"],  # SCCM reads its SQL views through OdbcHook
-        "celery": ["apache-airflow-providers-celery>=3.26"],
+        # celery 5.7 removed what the celery provider 3.26 imports (celery.backends.database.retry)
+        "celery": ["apache-airflow-providers-celery>=3.26", "celery<5.7"],
+        "postgres": ["psycopg2-binary>=2.9", "asyncpg>=0.30"],  # Airflow's metadata DB on PostgreSQL
         "test": [
             "pytest>=8", "pytest-timeout>=2.3", "aiohttp>=3.10", "ldap3>=2.9", "zeep>=4.3",
             "trustme>=1.1",  # certificates for the HTTPS simulators
@@ -47,10 +49,15 @@ setup(
             "hvac>=2",  # the Vault simulator is checked with the real client
             "pyodbc>=5", "sqlglot>=25",  # SCCM's SQL through a real ODBC driver, and checked as T-SQL
             "hypothesis>=6.100",  # property-based fuzzing of config, mappings and readers
+            # the distributed integration test: CeleryExecutor on PostgreSQL and Redis, driven by the REST client
+            "apache-airflow-providers-celery>=3.26", "celery<5.7", "psycopg2-binary>=2.9", "asyncpg>=0.30",
+            "apache-airflow-client>=3.3",
+            "websockets>=12",  # the DevTools client of the browser tests
         ],
     },
     entry_points={
         "apache_airflow_provider": ["provider_info=airflow_provider_oomnitza.get_provider_info:get_provider_info"],
         "console_scripts": ["oomnitza-airflow=airflow_provider_oomnitza.cli:main"],
+        "airflow.plugins": ["oomnitza_sync_view=airflow_provider_oomnitza.ui.plugin:OomnitzaSyncViewPlugin"],
     },
 )

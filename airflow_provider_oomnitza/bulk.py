@@ -50,8 +50,15 @@ class PushResult:
 
 
 def portion_for_run(dag_id: str, run_id: str) -> str:
-    """The portion id of a DAG run: stable across task retries and mapped tasks."""
+    """The portion id of a DAG run from before run folders recorded theirs (see ``new_portion``)."""
     return str(uuid.uuid5(PORTION_NAMESPACE, f"{dag_id}/{run_id}"))
+
+
+def new_portion() -> str:
+    """A fresh portion id. The extract task records it in the run folder's ``run.json``, so task
+    retries and cleared tasks of the run reuse it, while a new run that happens to get the same
+    run id (its predecessor deleted, e.g. by a re-run with the same logical date) gets its own."""
+    return str(uuid.uuid4())
 
 
 def batches(records: Iterable[dict], size: int) -> Iterator[list[dict]]:

@@ -20,6 +20,7 @@ from typing import Any
 
 from airflow_provider_oomnitza.config.loader import Config, SectionConfig, load_config
 from airflow_provider_oomnitza.config.paths import default_ini_path
+from airflow_provider_oomnitza.config.types import brief, clip
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +59,16 @@ def config_errors(ini_path: str | Path | None = None) -> list[str]:
     for section in config.enabled_sections():
         dag_id = dag_id_for(section.name)
         if dag_id in seen:
-            errors.append(f"{config.path}: [{section.name}]: its DAG id {dag_id} is the same as [{seen[dag_id]}]'s; "
+            errors.append(f"{config.path}: [{clip(section.name)}]: its DAG id {clip(dag_id)} is the same as "
+                          f"[{clip(seen[dag_id])}]'s; "
                           "rename one section")
         seen[dag_id] = section.name
+    if config.oomnitza is not None and config.oomnitza.ok:
+        for section in dag_sections(config):  # what create_dags builds: say why a build would fail
+            try:
+                build_dag(config, section, str(path), auto_register=False)
+            except Exception as exc:
+                errors.append(build_error(config, section, exc))
     return errors
 
 
@@ -72,8 +80,32 @@ def raise_config_errors(ini_path: str | Path | None = None) -> None:
         )
 
 
+def dag_sections(config: Config) -> list[SectionConfig]:
+    """The enabled sections without errors, in file order; of two with the same DAG id, the first.
+
+    Only healthy sections claim an id, so a broken section never costs a healthy one its DAG.
+    """
+    out: list[SectionConfig] = []
+    taken: set[str] = set()
+    for section in config.enabled_sections():
+        dag_id = dag_id_for(section.name)
+        if section.ok and dag_id not in taken:
+            taken.add(dag_id)
+            out.append(section)
+    return out
+
+
+def build_error(config: Config, section: SectionConfig, exc: Exception) -> str:
+    return (f"{config.path}:{section.line}: [{clip(section.name)}]: its DAG cannot be built "
+            f"({type(exc).__name__}: {brief(str(exc))})")
+
+
 def create_dags(ini_path: str | Path | None = None) -> dict[str, Any]:
-    """``{dag_id: DAG}`` for every healthy enabled section. Call as ``globals().update(create_dags())``."""
+    """``{dag_id: DAG}`` for every healthy enabled section. Call as ``globals().update(create_dags())``.
+
+    Nothing one section holds can cost another its DAG: a section whose DAG cannot be built is
+    logged here and reported by ``raise_config_errors``, and the others are built.
+    """
     from airflow.sdk import get_parsing_context
 
     path = _ini_path(ini_path)
@@ -86,18 +118,18 @@ def create_dags(ini_path: str | Path | None = None) -> dict[str, Any]:
         return {}
     wanted = get_parsing_context().dag_id
     dags: dict[str, Any] = {}
-    taken: set[str] = set()
-    for section in config.enabled_sections():
+    for section in dag_sections(config):
         dag_id = dag_id_for(section.name)
-        duplicate = dag_id in taken
-        taken.add(dag_id)
-        if not section.ok or duplicate or (wanted and wanted != dag_id):
+        if wanted and wanted != dag_id:
             continue
-        dags[dag_id] = build_dag(config, section, str(path))
+        try:
+            dags[dag_id] = build_dag(config, section, str(path))
+        except Exception as exc:
+            log.error("No DAG for %s", build_error(config, section, exc), exc_info=True)
     return dags
 
 
-def build_dag(config: Config, section: SectionConfig, ini_path: str):
+def build_dag(config: Config, section: SectionConfig, ini_path: str, auto_register: bool = True):
     import pendulum
     from airflow.sdk import DAG, Param
 
@@ -120,6 +152,7 @@ def build_dag(config: Config, section: SectionConfig, ini_path: str):
         start_date=pendulum.datetime(*START_DATE, tz="UTC"),
         catchup=False,
         max_active_runs=1,  # the original's --singleton
+        auto_register=auto_register,  # False: a trial build (raise_config_errors) that must not become a DAG
         tags={"oomnitza", section.type_name, section.source.record_type},
         doc_md=doc_markdown(config, section, ini_path),
         default_args={"owner": "oomnitza", "retries": oomnitza.retries,  # type: ignore[union-attr]
@@ -140,9 +173,20 @@ def build_dag(config: Config, section: SectionConfig, ini_path: str):
         extract = OomnitzaExtractOperator(task_id="extract", **common)
         mapped = OomnitzaMapOperator.partial(task_id="map", **per_chunk, **common).expand(chunk=extract.output)
         pushed = OomnitzaPushOperator.partial(task_id="push", **per_chunk, **common).expand(chunk=mapped.output)
-        report = OomnitzaReportOperator(task_id="report", **common)
+        report = OomnitzaReportOperator(task_id="report", outlets=sync_outlets(section, oomnitza), **common)
         pushed >> report
     return dag
+
+
+def sync_outlets(section: SectionConfig, oomnitza: Any) -> list:
+    """The Asset a successful sync updates (Oomnitza's assets or users of the tenant; docs/ui.md), so
+    downstream DAGs can be scheduled on it. A tenant named only by a connection (``conn_id``) is not
+    known at parse time, so its syncs name no Asset."""
+    from airflow_provider_oomnitza.ui.assets import oomnitza_asset
+
+    if not oomnitza.url:
+        return []
+    return [oomnitza_asset(section.source.record_type, oomnitza.url)]  # type: ignore[union-attr]
 
 
 def doc_markdown(config: Config, section: SectionConfig, ini_path: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from typing import Any, Iterable, Iterator
 
 from airflow_provider_oomnitza.config.paths import airflow_home
@@ -31,13 +32,49 @@ def _safe(part: str) -> str:
     return re.sub(r"[^\w.\-]+", "_", part)
 
 
+class RunFileMissing(FileNotFoundError):
+    """A file of the run folder is gone: no retry brings it back."""
+
+
 class RunStorage:
     """Files of one DAG run."""
 
     def __init__(self, dag_id: str, run_id: str, base_url: str | None = None):
         from airflow.sdk import ObjectStoragePath
 
-        self.root = ObjectStoragePath(base_url or storage_base_url()) / _safe(dag_id) / _safe(run_id)
+        self.dag_root = ObjectStoragePath(base_url or storage_base_url()) / _safe(dag_id)
+        self.root = self.dag_root / _safe(run_id)
+
+    def other_runs(self) -> list["RunStorage"]:
+        """The other run folders of the same DAG, whether or not Airflow still knows their runs."""
+        if not self.dag_root.exists():
+            return []
+        out = []
+        for child in sorted(self.dag_root.iterdir(), key=lambda p: p.name):
+            if child.name != self.root.name and child.is_dir():
+                other = RunStorage.__new__(RunStorage)
+                other.dag_root, other.root = self.dag_root, child
+                out.append(other)
+        return out
+
+    def age_days(self, now: float | None = None) -> float | None:
+        """Days since the run started (``run.json``), else since its newest file changed; None if unknown."""
+        now = time.time() if now is None else now
+        started = None
+        if self.exists(RUN_INFO):
+            try:
+                started = float(self.read_json(RUN_INFO).get("started_at"))
+            except (TypeError, ValueError):
+                started = None
+        if started is None:
+            times = [p.stat().st_mtime for p in self.root.rglob("*") if p.is_file()]
+            started = max((t for t in times if t), default=None)
+        return None if started is None else (now - started) / 86400
+
+    def remove(self) -> None:
+        """The whole run folder."""
+        if self.root.exists():
+            self.root.rmdir(recursive=True)
 
     def path(self, name: str):
         return self.root / name
@@ -71,10 +108,19 @@ class RunStorage:
         return counts
 
     def read_jsonl(self, name: str) -> Iterator[Any]:
-        with self.path(name).open("r", encoding="utf-8") as fh:
+        with self._open(name) as fh:
             for line in fh:
                 if line.strip():
                     yield json.loads(line)
+
+    def _open(self, name: str):
+        try:
+            return self.path(name).open("r", encoding="utf-8")
+        except FileNotFoundError:
+            raise RunFileMissing(
+                f"{self.path(name)} is gone: a run's files are removed when it succeeds (unless save_data) and "
+                "after [oomnitza] keep_runs_days. Start a new run of the DAG instead of clearing tasks of this one."
+            ) from None
 
     def write_json(self, name: str, value: Any) -> None:
         path = self.path(name)
@@ -82,7 +128,8 @@ class RunStorage:
         path.write_text(json.dumps(value, default=str, indent=2, ensure_ascii=False), encoding="utf-8")
 
     def read_json(self, name: str) -> Any:
-        return json.loads(self.path(name).read_text(encoding="utf-8"))
+        with self._open(name) as fh:
+            return json.load(fh)
 
     def exists(self, name: str) -> bool:
         return self.path(name).exists()
@@ -90,12 +137,13 @@ class RunStorage:
     def remove_tree(self, name: str) -> None:
         path = self.path(name)
         if path.exists():
-            for child in path.iterdir():
-                child.unlink()
-            path.rmdir()
+            path.rmdir(recursive=True)
 
     def __str__(self) -> str:
         return str(self.root)
+
+
+RUN_INFO = "run.json"  # when the run started, its portion, whether that is closed
 
 
 def chunk_name(prefix: str, index: int) -> str:

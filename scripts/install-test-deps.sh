@@ -3,13 +3,15 @@
 #   slapd + ldap-utils         OpenLDAP server binary and schema files (tests start their own slapd)
 #   unixodbc + odbc-postgresql the ODBC driver manager and PostgreSQL's ODBC driver (pyodbc uses them)
 #   libldap-common             the core/cosine/inetorgperson schema files under /etc/ldap/schema
+#   docker-compose             validates docker-compose.airflow.yml without a Docker engine
+#   chromium                   the browser tests of the Airflow UI pages (headless)
 # Idempotent and non-interactive; a fast no-op when everything is installed already.
 # The system slapd service is neither configured nor started: debconf is told to skip the
 # configuration, and a temporary policy-rc.d forbids starting services during the install.
 # The PostgreSQL server itself is not installed here (the SCCM tests use the one on 127.0.0.1:5432).
 set -euo pipefail
 
-PACKAGES=(slapd ldap-utils libldap-common unixodbc odbc-postgresql)
+PACKAGES=(slapd ldap-utils libldap-common unixodbc odbc-postgresql docker-compose chromium)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

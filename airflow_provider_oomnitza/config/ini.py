@@ -7,18 +7,23 @@ which line a key stands, which every error message here needs. The rules below a
 those of the original (interpolation off, section names case-sensitive, option names
 lower-cased, ``;`` comments only after whitespace on a value's first line, blank lines
 dropped even inside a value, ``""`` meaning an empty value, ``rem`` comment lines).
-Unlike the original, a line that cannot be parsed only breaks its own section.
+Unlike the original, a line that cannot be parsed, or that is not UTF-8, only breaks its own section.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable
 
 DEFAULT_SECTION = "DEFAULT"
 
 _SECTION_RE = re.compile(r"\[(?P<header>[^]]+)\]")
-_OPTION_RE = re.compile(r"(?P<option>[^:=\s][^:=]*)\s*(?P<sep>[:=])\s*(?P<value>.*)$")
+_SEPARATOR = re.compile(r"[:=]")
+# Line ends as Python's text files and editors see them (str.splitlines also splits on \f, \v, U+2028...).
+_LINE_END = re.compile(r"\r\n|\r|\n")
+_LINE_END_BYTES = re.compile(rb"\r\n|\r|\n")
+_BOM = b"\xef\xbb\xbf"
 
 
 @dataclass
@@ -47,8 +52,9 @@ class IniFile:
     path: str
     sections: dict[str, IniSection] = field(default_factory=dict)
     defaults: IniSection | None = None
-    # Problems before the first section header.
+    # Problems (errors) and notes (warnings) before the first section header.
     problems: list[tuple[int, str]] = field(default_factory=list)
+    notes: list[tuple[int, str]] = field(default_factory=list)
 
 
 def _is_comment(line: str) -> bool:
@@ -67,18 +73,59 @@ def _first_line_value(raw: str) -> str:
 
 def parse_ini_text(text: str, path: str = "<string>") -> IniFile:
     """Parse INI text; never raises for bad content, problems are recorded instead."""
+    return _parse_lines(((line, None) for line in _LINE_END.split(text)), path)
+
+
+def parse_ini_bytes(data: bytes, path: str = "<string>") -> IniFile:
+    """Parse an INI file's bytes (UTF-8, with or without BOM); never raises for bad content.
+
+    A line that is not UTF-8 is read with U+FFFD in place of the bad bytes and is an error
+    of the section it is in (a warning if it is a comment), so it costs only that section.
+    """
+    if data.startswith(_BOM):
+        data = data[len(_BOM):]
+    return _parse_lines((_decode_line(raw) for raw in _LINE_END_BYTES.split(data)), path)
+
+
+def _decode_line(raw: bytes) -> tuple[str, str | None]:
+    """(text, None), or (text with U+FFFD, where the first bad byte is) for a line that is not UTF-8."""
+    try:
+        return raw.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        column = len(raw[:exc.start].decode("utf-8", "replace")) + 1
+        return raw.decode("utf-8", "replace"), f"byte 0x{raw[exc.start]:02x} at column {column}"
+
+
+def _split_option(line: str) -> tuple[str, str] | None:
+    """``key = value`` or ``key: value`` -> (key, raw value); the first ``=`` or ``:`` ends the key.
+
+    Plain string search, not a regex: a backtracking pattern was quadratic on long lines.
+    """
+    if line[0] in ":=" or line[0].isspace():
+        return None
+    match = _SEPARATOR.search(line)
+    if match is None:
+        return None
+    return line[:match.start()].rstrip(), line[match.end():]
+
+
+def _parse_lines(lines: Iterable[tuple[str, str | None]], path: str) -> IniFile:
     ini = IniFile(path=path)
     section: IniSection | None = None
     option: IniValue | None = None
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip() or _is_comment(line):
+    for number, (line, bad_bytes) in enumerate(lines, start=1):
+        if not line.strip():
             continue
+        if _is_comment(line):
+            if bad_bytes:
+                notes = section.notes if section is not None else ini.notes
+                notes.append((number, f"this comment line is not UTF-8 text ({bad_bytes}); save the file as UTF-8"))
+            continue
+        problem = None
         if line[0].isspace() and option is not None:
-            option.value += "\n" + line.rstrip("\r\n")
+            option.value += "\n" + line
             option.lines.append(number)
-            continue
-        match = _SECTION_RE.match(line)
-        if match:
+        elif match := _SECTION_RE.match(line):
             name = match.group("header")
             if name == DEFAULT_SECTION:
                 ini.defaults = ini.defaults or IniSection(name, number)
@@ -86,33 +133,34 @@ def parse_ini_text(text: str, path: str = "<string>") -> IniFile:
             else:
                 section = ini.sections.setdefault(name, IniSection(name, number))
             option = None
-            continue
-        if section is None:
-            ini.problems.append((number, "a setting appears before the first [section] header"))
-            continue
-        match = _OPTION_RE.match(line)
-        if not match:
+        elif section is None:
+            problem = "a setting appears before the first [section] header"
+        elif (parts := _split_option(line)) is None:
             option = None
             what = "an indented line with no setting above it" if line[0].isspace() else "not 'key = value'"
-            section.problems.append((number, f"cannot read this line ({what}): {line.strip()[:60]!r}"))
-            continue
-        key = match.group("option").rstrip().lower()
-        if key in section.options:
-            section.notes.append(
-                (number, f"'{key}' is set again (first at line {section.options[key].line}); the last one wins")
-            )
-        option = IniValue(_first_line_value(match.group("value")), number, [number])
-        section.options[key] = option
+            problem = f"cannot read this line ({what}): {line.strip()[:60]!r}"
+        else:
+            key = parts[0].lower()
+            if key in section.options:
+                section.notes.append(
+                    (number, f"'{key}' is set again (first at line {section.options[key].line}); the last one wins")
+                )
+            option = IniValue(_first_line_value(parts[1]), number, [number])
+            section.options[key] = option
+        if bad_bytes:
+            problem = f"this line is not UTF-8 text ({bad_bytes}); save the file as UTF-8"
+        if problem:
+            (section.problems if section is not None else ini.problems).append((number, problem))
     return ini
 
 
 def read_ini(path: str | Path) -> IniFile:
-    """Read an INI file (UTF-8, with or without BOM)."""
+    """Read an INI file (UTF-8, with or without BOM). Raises only if the file cannot be read at all."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: config file not found") from None
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    return parse_ini_text(text, str(path))
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read the config file: {exc.strerror or exc}") from None
+    return parse_ini_bytes(data, str(path))

@@ -6,16 +6,17 @@ was expected. A section with errors gets no DAG; the other sections are unaffect
 from __future__ import annotations
 
 import difflib
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 from pydantic import ValidationError
 
 from airflow_provider_oomnitza.config.ini import IniFile, IniSection, IniValue, read_ini
 from airflow_provider_oomnitza.config.settings import CommonSettings, OomnitzaSettings, SettingsModel
-from airflow_provider_oomnitza.config.types import parse_bool
+from airflow_provider_oomnitza.config.types import brief, clip, parse_bool
 from airflow_provider_oomnitza.mapping.build import EffectiveMappings, build_mappings
 from airflow_provider_oomnitza.mapping.code import (
     CONVERTER_ARGS, FILTER_ARGS, CodeError, CompiledCode, compile_body,
@@ -26,6 +27,10 @@ from airflow_provider_oomnitza.mapping.spec import (
 from airflow_provider_oomnitza.sources import SOURCE_TYPES, type_of_section
 from airflow_provider_oomnitza.sources.base import SourceType
 
+log = logging.getLogger(__name__)
+# Messages quote what the file holds; a huge value or name is cut so the message stays readable.
+MESSAGE_LIMIT = 600
+
 OOMNITZA = "oomnitza"
 CONVERTERS = "converters"
 # Stands in for a setting listed in vault_keys until the secret store is read at run time.
@@ -35,6 +40,8 @@ INTERNAL_SETTINGS = frozenset({"VERSION"})
 # The task fails with the same words (operators/base.py), so validate and a run agree.
 VAULT_KEYS_UNSUPPORTED = ("reading secrets from {backend} is not supported yet; put the secret in an Airflow "
                           "connection or env_password")
+PYTHON_NOT_ALLOWED = ("Python code is not allowed in this file ([oomnitza] allow_python = false); remove it, or "
+                      "set allow_python = true if whoever edits this file may run code as the Airflow worker")
 NO_HOOK = "the {type_name} source has no hook yet, so this section cannot run; set enable = false until it has one"
 
 
@@ -53,10 +60,10 @@ class Issue:
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path
         if self.section is not None:
-            where += f": [{self.section}]"
+            where += f": [{clip(self.section)}]"
         if self.key:
-            where += f" {self.key}"
-        return f"{where}: {self.message}"
+            where += f" {clip(self.key)}"
+        return f"{where}: {clip(self.message, MESSAGE_LIMIT)}"
 
 
 @dataclass
@@ -159,6 +166,7 @@ class _Loader:
         self.file_issues: list[Issue] = []
         self.converters: dict[str, CompiledCode] = {}
         self.broken_converters: set[str] = set()
+        self.allow_python = True
 
     def issue(self, severity, section, key, line, message, runtime: bool = False) -> Issue:
         return Issue(severity, self.ini.path, section, key, line, message, runtime)
@@ -166,20 +174,41 @@ class _Loader:
     def load(self) -> Config:
         for line, message in self.ini.problems:
             self.file_issues.append(self.issue("error", None, None, line, message))
-        self._load_converters()
+        for line, message in self.ini.notes:
+            self.file_issues.append(self.issue("warning", None, None, line, message))
         oomnitza = None
         if OOMNITZA in self.ini.sections:
-            oomnitza = self._load_oomnitza(self.ini.sections[OOMNITZA])
+            oomnitza = self._contained(self.ini.sections[OOMNITZA], self._load_oomnitza)
+            self.allow_python = _allow_python(oomnitza, self._options(self.ini.sections[OOMNITZA]))
         else:
             self.file_issues.append(
                 self.issue("error", OOMNITZA, None, None, "missing [oomnitza] section (where to send records)")
             )
+        self._load_converters()
         sections = {
-            name: self._load_section(section)
+            name: self._contained(section, self._load_section)
             for name, section in self.ini.sections.items()
             if name not in (OOMNITZA, CONVERTERS)
         }
         return Config(self.ini.path, oomnitza, sections, self.converters, self.file_issues)
+
+    def _contained(self, section: IniSection, load: Callable[[IniSection], SectionConfig]) -> SectionConfig:
+        """``load(section)``; whatever it raises is that section's error, never the whole file's."""
+        try:
+            return load(section)
+        except Exception as exc:  # a bug of ours or a limit of Python's: still only this section's problem
+            log.warning("Reading [%s] of %s failed", section.name, self.ini.path, exc_info=True)
+            type_name = OOMNITZA if section.name == OOMNITZA else type_of_section(section.name)
+            sec = SectionConfig(section.name, type_name, SOURCE_TYPES.get(type_name), True, section.line)
+            enable = self._options(section).get("enable")
+            if section.name != OOMNITZA and enable is not None:
+                try:
+                    sec.enabled = parse_bool(enable.value)
+                except ValueError:
+                    pass  # shown as enabled, so that the error is reported
+            sec.issues.append(self.issue("error", section.name, None, section.line,
+                                         f"this section cannot be read ({type(exc).__name__}: {brief(str(exc))})"))
+            return sec
 
     # -- [converters] -------------------------------------------------------------------------
     def _load_converters(self) -> None:
@@ -189,11 +218,17 @@ class _Loader:
         for line, message in section.problems:
             self.file_issues.append(self.issue("error", CONVERTERS, None, line, message))
         for name, value in section.options.items():
+            if not self.allow_python:
+                self.broken_converters.add(name)
+                self.file_issues.append(self.issue("error", CONVERTERS, name, value.line, PYTHON_NOT_ALLOWED))
+                continue
             try:
                 compiled = compile_body(name, CONVERTER_ARGS, value, self._code_filename(CONVERTERS, name))
-            except CodeError as exc:
+            except Exception as exc:  # CodeError, or anything else: still only this converter's error
                 self.broken_converters.add(name)
-                self.file_issues.append(self.issue("error", CONVERTERS, name, exc.line, str(exc)))
+                line = exc.line if isinstance(exc, CodeError) else value.line
+                message = str(exc) if isinstance(exc, CodeError) else f"cannot be read ({type(exc).__name__})"
+                self.file_issues.append(self.issue("error", CONVERTERS, name, line, message))
                 continue
             self.converters[name] = compiled
             for line, message in compiled.warnings:
@@ -313,6 +348,9 @@ class _Loader:
             return False
 
     def _compile_filter(self, sec: SectionConfig, value: IniValue) -> None:
+        if not self.allow_python:
+            sec.issues.append(self.issue("error", sec.name, "recordfilter", value.line, PYTHON_NOT_ALLOWED))
+            return
         try:
             sec.record_filter = compile_body(
                 "the_filter", FILTER_ARGS, value, self._code_filename(sec.name, "recordfilter")
@@ -392,6 +430,19 @@ class _Loader:
         hint = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
         suggestion = f"; did you mean '{hint[0]}'?" if hint else ""
         return f"unknown converter '{name}'{suggestion} (built-in: {', '.join(sorted(BUILTIN_CONVERTERS))})"
+
+
+def _allow_python(oomnitza: SectionConfig, options: dict[str, IniValue]) -> bool:
+    """[oomnitza] allow_python; when [oomnitza] itself is invalid, an unreadable value means no (the safe side)."""
+    if isinstance(oomnitza.settings, OomnitzaSettings):
+        return oomnitza.settings.allow_python
+    raw = options.get("allow_python")
+    if raw is None or raw.value == "":
+        return True
+    try:
+        return parse_bool(raw.value)
+    except ValueError:
+        return False
 
 
 def _pydantic_message(err: dict, fields: dict, key: str | None) -> str:

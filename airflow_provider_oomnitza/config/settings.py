@@ -30,6 +30,34 @@ def schedule_problem(value: str) -> str | None:
 SYNC_FIELD_EXAMPLE = "SERIAL_NUMBER"
 SYNC_FIELD_MISSING = f"missing required setting (e.g. {SYNC_FIELD_EXAMPLE}): the Oomnitza field(s) identifying an asset"
 
+MAX_REJECTED_EXPECTED = "expected a whole number of records (0 or more) or a percentage such as 5%"
+
+
+def max_rejected_allows(value: str, records: int) -> int:
+    """How many rejected records ``max_rejected`` (a count, or a percentage of ``records``) allows."""
+    text = str(value).strip()
+    try:
+        if text.endswith("%"):
+            percent = float(text[:-1])
+            if not 0 <= percent <= 100:
+                raise ValueError
+            return int(records * percent / 100)
+        count = int(text)
+        if count < 0:
+            raise ValueError
+        return count
+    except ValueError:
+        raise ValueError(f"{MAX_REJECTED_EXPECTED}, got {value!r}") from None
+
+
+def max_rejected_problem(value: str) -> str | None:
+    try:
+        max_rejected_allows(value, 0)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
 SslProtocol = Literal["", "ssl", "sslv23", "ssl23", "tls", "tls1", "tls1_1", "tls1_2", "tls1_3"]
 
 
@@ -80,9 +108,12 @@ class CommonSettings(SettingsModel):
                                     validate_default=True)
     schedule: str = setting("", doc="Cron expression or preset for this section's DAG.")
     conn_id: str = setting("", doc="Airflow connection with this section's URL and credentials (instead of the INI's).")
+    max_rejected: str = setting("", doc="This section's [oomnitza] max_rejected (empty: use that one).")
 
     def problems(self) -> list[tuple[str, str]]:
         out = []
+        if self.max_rejected and max_rejected_problem(self.max_rejected):
+            out.append(("max_rejected", max_rejected_problem(self.max_rejected)))
         if schedule_problem(self.schedule):
             out.append(("schedule", schedule_problem(self.schedule)))
         if self.insert_only and self.update_only:
@@ -147,12 +178,20 @@ class OomnitzaSettings(SettingsModel):
                                           "this many push tasks, each with `workers` requests in flight).")
     retries: Int = setting(2, doc="Airflow retries of each task of a sync.")
     retry_delay: Int = setting(30, doc="Seconds between those retries.")
+    max_rejected: str = setting("0", doc="Records refused by Oomnitza or skipped for errors that a run accepts before "
+                                         "it fails: a count, or a percentage of the records extracted such as 5%.")
+    keep_runs_days: Int = setting(7, doc="Days a run folder is kept; older ones are removed when the section runs "
+                                         "again (0 keeps them).")
+    allow_python: Bool = setting(True, doc="Allow Python in this file (recordfilter, [converters]); it runs as "
+                                           "trusted code with the Airflow worker's rights.")
 
     def problems(self) -> list[tuple[str, str]]:
         out = [(key, f"expected a whole number of at least 1, got {getattr(self, key)}")
                for key in ("batch_size", "workers", "chunk_size", "parallel_chunks") if getattr(self, key) < 1]
         out += [(key, f"expected a whole number of at least 0, got {getattr(self, key)}")
-                for key in ("retries", "retry_delay") if getattr(self, key) < 0]
+                for key in ("retries", "retry_delay", "keep_runs_days") if getattr(self, key) < 0]
+        if max_rejected_problem(self.max_rejected):
+            out.append(("max_rejected", max_rejected_problem(self.max_rejected)))
         if schedule_problem(self.schedule):
             out.append(("schedule", schedule_problem(self.schedule)))
         if self.conn_id:

@@ -14,6 +14,23 @@ from pydantic import BeforeValidator, Field, SecretStr
 TRUE_WORDS = frozenset({"true", "yes", "on", "1"})
 FALSE_WORDS = frozenset({"false", "no", "off", "0"})
 BOOL_EXPECTED = "expected true/false, yes/no, on/off or 1/0 (any case)"
+BRIEF_LIMIT = 80
+
+
+def clip(name: str, limit: int = BRIEF_LIMIT) -> str:
+    """A section or key name as messages show it: cut to ``limit`` characters."""
+    return name if len(name) <= limit else f"{name[:limit]}..."
+
+
+def brief(value: Any, limit: int = BRIEF_LIMIT) -> str:
+    """``repr(value)`` cut to about ``limit`` characters, so a huge bad value still gives a readable message."""
+    if isinstance(value, str) and len(value) > limit:
+        return f"{value[:limit]!r}... ({len(value)} characters)"
+    try:
+        text = repr(value)
+    except Exception:  # e.g. RecursionError for a deeply nested list
+        return f"a deeply nested {type(value).__name__}"
+    return text if len(text) <= limit + 2 else f"{text[:limit]}... ({len(text)} characters)"
 
 
 def parse_bool(value: Any) -> bool:
@@ -25,18 +42,25 @@ def parse_bool(value: Any) -> bool:
         return True
     if word in FALSE_WORDS:
         return False
-    raise ValueError(f"{BOOL_EXPECTED}, got {value!r}")
+    raise ValueError(f"{BOOL_EXPECTED}, got {brief(value)}")
+
+
+INT_MAX = 2**31 - 1  # what Airflow's database and the APIs behind these settings hold
 
 
 def parse_int(value: Any) -> int:
     if isinstance(value, bool):
         raise ValueError(f"expected a whole number, got {value!r}")
     if isinstance(value, int):
-        return value
-    try:
-        return int(str(value).strip())
-    except ValueError:
-        raise ValueError(f"expected a whole number, got {value!r}") from None
+        number = value
+    else:
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            raise ValueError(f"expected a whole number, got {brief(value)}") from None
+    if abs(number) > INT_MAX:
+        raise ValueError(f"expected a whole number from {-INT_MAX} to {INT_MAX}, got {brief(value)}")
+    return number
 
 
 def parse_literal(value: Any) -> Any:
@@ -45,12 +69,12 @@ def parse_literal(value: Any) -> Any:
         return value
     try:
         return json.loads(value)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the decoder's stack
         pass
     try:
         return ast.literal_eval(value.strip())
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        raise ValueError(f"expected JSON (or a Python literal), got {value!r}") from None
+        raise ValueError(f"expected JSON (or a Python literal), got {brief(value)}") from None
 
 
 def parse_json_list(value: Any) -> list:
@@ -59,7 +83,7 @@ def parse_json_list(value: Any) -> list:
     except ValueError:
         parsed = None
     if not isinstance(parsed, list):
-        raise ValueError(f'expected a JSON list such as ["a", "b"], got {value!r}')
+        raise ValueError(f'expected a JSON list such as ["a", "b"], got {brief(value)}')
     return parsed
 
 
@@ -69,7 +93,7 @@ def parse_json_object(value: Any) -> dict:
     except ValueError:
         parsed = None
     if not isinstance(parsed, dict):
-        raise ValueError(f'expected a JSON object such as {{"key": "value"}}, got {value!r}')
+        raise ValueError(f'expected a JSON object such as {{"key": "value"}}, got {brief(value)}')
     return parsed
 
 

@@ -130,7 +130,8 @@ class SourceHook(BaseHook):
         model = self.settings_model
         carried = set(self.connection_fields.values()) | set(self.extra_fields)
         for name, field in model.model_fields.items():
-            if field.is_required() and name not in values and name not in carried:
+            # Required settings, and those checked even when absent (an asset's sync_field).
+            if (field.is_required() or field.validate_default) and name not in values and name not in carried:
                 values[name] = (field.json_schema_extra or {}).get("example", "")  # type: ignore[union-attr]
         try:
             settings = model.model_validate(values)

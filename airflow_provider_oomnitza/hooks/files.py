@@ -91,7 +91,7 @@ class JsonSourceHook(FileSourceHook):
     def file_records(self, path: Path) -> Iterator[dict]:
         try:
             data: Any = json.loads(path.read_text(encoding="utf-8-sig"))
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nested too deeply
             self.report(f"{path}: not a JSON file ({exc}); file skipped")
             return
         items = data if isinstance(data, list) else [data]

@@ -11,10 +11,12 @@ from __future__ import annotations
 import ast
 import builtins
 import types
+import warnings
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from airflow_provider_oomnitza.config.ini import IniValue
+from airflow_provider_oomnitza.config.types import brief
 
 FILTER_ARGS = ("record",)
 CONVERTER_ARGS = ("field", "record", "value", "params")
@@ -62,15 +64,30 @@ def compile_body(name: str, args: tuple[str, ...], value: IniValue, filename: st
         raise CodeError("the body is empty; expected Python code that returns a value", value.line)
     source = "\n".join(src_lines) + "\n"
     try:
-        module = compile(source, filename, "exec")
-        tree = ast.parse(source)
+        with warnings.catch_warnings(record=True) as caught:  # SyntaxWarnings, reported with the INI line
+            warnings.simplefilter("always")
+            module = compile(source, filename, "exec")
+            tree = ast.parse(source)
     except SyntaxError as exc:
         index = (exc.lineno or 1) - 1
         line = line_map[index] if 0 <= index < len(line_map) else value.line
         kind = type(exc).__name__
         raise CodeError(f"Python {kind} at line {line}: {exc.msg}", line) from None
+    except (MemoryError, RecursionError):  # the parser's and compiler's own limits on nesting
+        raise CodeError("Python code too deeply nested for the compiler; split the expression up", value.line) \
+            from None
+    except Exception as exc:  # e.g. ValueError for a NUL byte: whatever compile() refuses is this key's error
+        raise CodeError(f"Python code cannot be compiled: {type(exc).__name__}: {brief(str(exc))}", value.line) \
+            from None
     code = next(c for c in module.co_consts if isinstance(c, types.CodeType))
-    return CompiledCode(name, code, _record_attribute_warnings(tree, line_map))
+    found = [(_ini_line(w.lineno, line_map), f"Python {w.category.__name__}: {w.message}")
+             for w in caught if issubclass(w.category, SyntaxWarning)]
+    return CompiledCode(name, code, list(dict.fromkeys(found)) + _record_attribute_warnings(tree, line_map))
+
+
+def _ini_line(lineno: int | None, line_map: list[int]) -> int:
+    index = (lineno or 1) - 1
+    return line_map[index] if 0 <= index < len(line_map) else line_map[0]
 
 
 def _record_attribute_warnings(tree: ast.AST, line_map: list[int]) -> list[tuple[int, str]]:

@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
-from airflow_provider_oomnitza.config.types import parse_bool
+from airflow_provider_oomnitza.config.types import BRIEF_LIMIT, brief, clip, parse_bool
 from airflow_provider_oomnitza.mapping.code import CompiledCode
 from airflow_provider_oomnitza.mapping.converters import BUILTIN_CONVERTERS, ConverterContext
 from airflow_provider_oomnitza.mapping.fields import get_field_value
@@ -147,7 +147,7 @@ class RecordMapper:
         if isinstance(record, dict):
             values = [(s, get_field_value(record, s)) for s in self._identity_sources]
             if any(v not in (None, "") for _, v in values):
-                return f"{name} (" + ", ".join(f"{s}={v!r}" for s, v in values) + ")"
+                return f"{name} (" + ", ".join(f"{s}={brief(v)}" for s, v in values) + ")"
         return name
 
     def map(self, record: Any, index: int | None = None) -> dict[str, Any]:
@@ -157,10 +157,10 @@ class RecordMapper:
             raise RecordSkipped("error", f"expected a record object, got {type(record).__name__}")
         if self._filter is not None:
             try:
-                keep = self._filter(record)
+                keep = bool(self._filter(record))
             except Exception as exc:
                 self.stats.errors += 1
-                message = f"recordfilter raised {type(exc).__name__}: {exc}"
+                message = f"recordfilter raised {type(exc).__name__}: {_text_of(exc)}"
                 self.stats.note(self.identity(record, index), message)
                 raise RecordSkipped("error", message) from None
             if not keep:
@@ -184,17 +184,17 @@ class RecordMapper:
                     self.stats.converter_errors += 1
                     self.stats.note(
                         self.identity(record, index),
-                        f"{f.name}: converter '{f.converter_name}' raised {type(exc).__name__}: {exc}",
+                        f"{f.name}: converter '{f.converter_name}' raised {type(exc).__name__}: {_text_of(exc)}",
                     )
             if f.type_name is not None and value is not None:
                 try:
                     value = TYPE_FUNCS[f.type_name](value)
-                except (TypeError, ValueError) as exc:
+                except Exception as exc:  # TypeError, ValueError, OverflowError (int of inf), RecursionError...
                     self.stats.errors += 1
-                    message = f"{f.name}: cannot convert {value!r} to {f.type_name} ({exc})"
+                    message = f"{f.name}: cannot convert {brief(value)} to {f.type_name} ({_text_of(exc)})"
                     self.stats.note(self.identity(record, index), message)
                     raise RecordSkipped("error", message) from None
-            if f.required and not value:
+            if f.required and _is_empty(value):
                 missing = (missing or []) + [f.name]
             out[f.name] = value
         if missing:
@@ -210,6 +210,21 @@ class RecordMapper:
                 yield index, record, self.map(record, index)
             except RecordSkipped as skipped:
                 yield index, record, skipped
+
+
+def _text_of(exc: BaseException) -> str:
+    """An exception's message, short, even when ``str(exc)`` is huge or itself fails."""
+    try:
+        return clip(str(exc), 2 * BRIEF_LIMIT)
+    except Exception:
+        return "(no message)"
+
+
+def _is_empty(value: Any) -> bool:
+    try:
+        return not value
+    except Exception:  # a value whose truth cannot be told is not empty
+        return False
 
 
 def _needs_work(f: _Field) -> bool:

@@ -18,7 +18,7 @@ import json
 import re
 from typing import Any
 
-from airflow_provider_oomnitza.config.types import TRUE_WORDS, parse_bool, parse_literal
+from airflow_provider_oomnitza.config.types import TRUE_WORDS, brief, parse_bool, parse_literal
 
 SPEC_KEYS = ("source", "setting", "hardcoded", "converter", "required", "type")
 TYPES = ("str", "int", "float", "bool")
@@ -33,7 +33,7 @@ def field_name_of(key: str) -> str:
     """``mapping.serial.x`` -> ``SERIAL``: upper-cased, up to the next dot (as the original)."""
     name = key.split(".", 2)[1] if key.count(".") >= 1 else ""
     if not FIELD_NAME_RE.match(name):
-        raise MappingError(f"{name!r} is not an Oomnitza field name; expected mapping.FIELD (letters, digits, _)")
+        raise MappingError(f"{brief(name)} is not an Oomnitza field name; expected mapping.FIELD (letters, digits, _)")
     return name.upper()
 
 
@@ -47,17 +47,17 @@ def parse_spec(raw: str, warnings: list[str] | None = None) -> dict[str, Any]:
     text = raw.strip()
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the decoder's stack
         if text and text[0] not in "{[(\"'":
             return {"source": text}
         try:
             value = parse_literal(text)
         except ValueError:
-            raise MappingError(f'expected a JSON object such as {{"source": "field"}}, got {raw!r}') from None
+            raise MappingError(f'expected a JSON object such as {{"source": "field"}}, got {brief(raw)}') from None
     if isinstance(value, tuple) and len(value) == 1 and isinstance(value[0], dict):
         value = value[0]  # a trailing comma, as in the spec's default-mapping listings
     if not isinstance(value, dict):
-        raise MappingError(f'expected a JSON object such as {{"source": "field"}}, got {raw!r}')
+        raise MappingError(f'expected a JSON object such as {{"source": "field"}}, got {brief(raw)}')
     return check_spec(value, warnings)
 
 
@@ -65,19 +65,31 @@ def check_spec(spec: dict[str, Any], warnings: list[str] | None = None) -> dict[
     for key in [k for k in spec if k not in SPEC_KEYS]:
         del spec[key]
         if warnings is not None:
-            warnings.append(f"unknown key {key!r} is ignored, as the original did{did_you_mean(str(key), SPEC_KEYS)} "
+            warnings.append(f"unknown key {brief(key)} is ignored, as the original did"
+                            f"{did_you_mean(str(key)[:100], SPEC_KEYS)} "
                             f"(expected some of {', '.join(SPEC_KEYS)})")
     for key in ("source", "setting", "converter"):
         if key in spec and spec[key] is not None and not isinstance(spec[key], str):
-            raise MappingError(f"'{key}' must be a string, got {spec[key]!r}")
+            raise MappingError(f"'{key}' must be a string, got {brief(spec[key])}")
     if "type" in spec and spec["type"] not in TYPES:
-        raise MappingError(f"'type' must be one of {', '.join(TYPES)}, got {spec['type']!r}")
+        raise MappingError(f"'type' must be one of {', '.join(TYPES)}, got {brief(spec['type'])}")
+    if "hardcoded" in spec:
+        spec["hardcoded"] = _json_value(spec["hardcoded"])
     if "required" in spec:
         try:
             spec["required"] = parse_bool(spec["required"])
         except ValueError as exc:
             raise MappingError(f"'required': {exc}") from None
     return spec
+
+
+def _json_value(value: Any) -> Any:
+    """A ``hardcoded`` value as it will be sent: JSON types only (a Python-literal tuple becomes a list)."""
+    try:
+        return json.loads(json.dumps(value, allow_nan=False))
+    except (TypeError, ValueError, RecursionError):
+        raise MappingError(f"'hardcoded' must be a JSON value (text, number, true/false, null, list or object), "
+                           f"got {brief(value)}") from None
 
 
 def did_you_mean(word: str, known) -> str:

@@ -1,8 +1,10 @@
 """What the extract, map, push and report operators share: one INI section, read on the worker."""
 from __future__ import annotations
 
+import functools
 import os
-from typing import Any
+import re
+from typing import Any, Callable
 
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
@@ -18,6 +20,30 @@ PARAM_DEFAULTS = {"testmode": False, "record_count": 0, "save_data": False, "wor
 
 class SectionConfigError(AirflowFailException):
     """The section cannot run as configured (no retry helps); lists every error with file, line and key."""
+
+
+# Statuses no retry fixes: credentials refused (the hooks re-authenticate once before giving up).
+CREDENTIAL_STATUSES = frozenset({401, 403})
+# "[section] key: ..." at the start of a message: a hook naming the setting it could not use.
+_SETTING_REF = re.compile(r"^\[(?P<section>[^\]]+)\] (?P<key>[\w.]+):")
+
+
+def fails_fast(execute: Callable) -> Callable:
+    """Turn errors no retry can fix into ``AirflowFailException`` naming the INI file, line, section
+    and key: missing files, refused credentials, settings errors. Anything else (network errors,
+    429 and 5xx once the hook's own retries are spent) is raised as it is, for Airflow's retries."""
+
+    @functools.wraps(execute)
+    def run(self: "OomnitzaSectionOperator", context) -> Any:
+        try:
+            return execute(self, context)
+        except Exception as exc:
+            final = self.no_retry_error(exc)
+            if final is None:
+                raise
+            raise final from exc
+
+    return run
 
 
 class OomnitzaSectionOperator(BaseOperator):
@@ -55,13 +81,13 @@ class OomnitzaSectionOperator(BaseOperator):
         if env_var:
             if env_var not in os.environ:
                 raise SectionConfigError(
-                    f"{self.ini_path}: [{section.name}] env_password: environment variable {env_var} is not set "
+                    f"{self._where(section.name, ['env_password'])}: environment variable {env_var} is not set "
                     "where this task runs"
                 )
             values["password"] = os.environ[env_var]
         if values.get("vault_keys"):
             raise SectionConfigError(
-                f"{self.ini_path}: [{section.name}] vault_keys: reading secrets from {values['vault_backend']} is "
+                f"{self._where(section.name, ['vault_keys'])}: reading secrets from {values['vault_backend']} is "
                 "not supported yet; put the secret in an Airflow connection or env_password"
             )
         for key in type(section.settings).secret_keys() | {"password"}:
@@ -87,6 +113,56 @@ class OomnitzaSectionOperator(BaseOperator):
         assert config.oomnitza is not None
         return OomnitzaHook.from_settings(self.source_settings(config.oomnitza))
 
+    # -- errors no retry fixes ------------------------------------------------------------------------
+    def no_retry_error(self, exc: Exception) -> AirflowFailException | None:
+        """The ``AirflowFailException`` ``exc`` becomes, or None if a retry may help."""
+        from airflow_provider_oomnitza.bulk import OomnitzaError
+        from airflow_provider_oomnitza.storage import RunFileMissing
+
+        if isinstance(exc, RunFileMissing):
+            return AirflowFailException(str(exc))
+        if isinstance(exc, AirflowFailException):  # a hook's "[section] key: ..." gets its INI file and line
+            return type(exc)(self.locate(str(exc))) if _SETTING_REF.match(str(exc)) else None
+        if isinstance(exc, (FileNotFoundError, NotADirectoryError)):
+            return SectionConfigError(self.locate(str(exc), fallback_key=_missing_key(exc)))
+        status = getattr(exc, "status", None)
+        if status in CREDENTIAL_STATUSES and _is_http_error(exc):
+            if isinstance(exc, OomnitzaError):
+                return SectionConfigError(
+                    f"{self._where('oomnitza', CREDENTIAL_KEYS)}: Oomnitza refused the "
+                    f"credentials ({status}): {exc}. Fix the API token, username/password or conn_id.")
+            return SectionConfigError(
+                f"{self._where(self.section, CREDENTIAL_KEYS)}: the source refused "
+                f"the credentials ({status}): {exc}. Fix them in the INI or in the section's conn_id connection.")
+        return None
+
+    def locate(self, message: str, fallback_key: str | None = None) -> str:
+        """``message`` prefixed with the INI file and line of the ``[section] key`` it starts with."""
+        match = _SETTING_REF.match(message)
+        if match:
+            rest = message[match.end():].lstrip()
+            return f"{self._where(match['section'], [match['key']])}: {rest}"
+        if fallback_key:
+            return f"{self._where(self.section, [fallback_key])}: {message}"
+        return message if self.ini_path in message else f"{self._where(self.section, [])}: {message}"
+
+    def _where(self, section: str, keys: list[str]) -> str:
+        """``file:line: [section] key`` for the first key found in the INI, else ``file:line: [section]``."""
+        from airflow_provider_oomnitza.config.ini import read_ini
+
+        try:
+            ini_section = read_ini(self.ini_path).sections.get(section)
+        except (OSError, ValueError):
+            ini_section = None
+        line, named = (ini_section.line if ini_section else None), ""
+        for key in keys:
+            value = ini_section.options.get(key) if ini_section else None
+            if value is not None:
+                line, named = value.line, f" {key}"
+                break
+        where = f"{self.ini_path}:{line}" if line else self.ini_path
+        return f"{where}: [{section}]{named}"
+
     # -- run ----------------------------------------------------------------------------------------
     @staticmethod
     def storage(context) -> RunStorage:
@@ -97,6 +173,27 @@ class OomnitzaSectionOperator(BaseOperator):
         params = dict(PARAM_DEFAULTS)
         params.update({k: v for k, v in (context.get("params") or {}).items() if k in PARAM_DEFAULTS})
         return params
+
+
+def _is_http_error(exc: Exception) -> bool:
+    from airflow_provider_oomnitza.bulk import OomnitzaError
+    from airflow_provider_oomnitza.hooks.http_client import HttpError
+
+    return isinstance(exc, (HttpError, OomnitzaError))
+
+
+def _missing_key(exc: OSError) -> str | None:
+    """Which file setting a FileNotFoundError is about, from the path it names."""
+    text = str(exc)
+    for key in ("filename", "directory", "cacert_file", "cacert_dir"):
+        if f" {key}:" in text:
+            return key
+    return None
+
+
+# Settings that hold credentials, most specific first: the one named in a credentials error.
+CREDENTIAL_KEYS = ["conn_id", "api_token", "password", "env_password", "username", "client_secret", "api_key",
+                   "secret", "token", "client_id"]
 
 
 class OomnitzaChunkOperator(OomnitzaSectionOperator):

@@ -8,7 +8,8 @@ from airflow.sdk.module_loading import import_string
 
 from airflow_provider_oomnitza.bulk import OomnitzaError
 from airflow_provider_oomnitza.mapping.needs import needs_of
-from airflow_provider_oomnitza.operators.base import OomnitzaSectionOperator, SectionConfigError
+from airflow_provider_oomnitza.operators.base import OomnitzaSectionOperator, SectionConfigError, fails_fast
+from airflow_provider_oomnitza.operators.runs import close_earlier_portions, remove_old_runs, start_run
 
 RAW = "raw/chunk"
 
@@ -26,14 +27,18 @@ class OomnitzaExtractOperator(OomnitzaSectionOperator):
     Also fetches Oomnitza's server-side mappings once for the run and stores the effective
     mappings as ``mappings.json`` for the map tasks. Returns one small dict per chunk
     (``{"chunk": i, "extracted": n}``), which the map task is expanded over.
+
+    First it records the run in ``run.json`` and tidies up after earlier runs (see ``runs``).
     """
 
+    @fails_fast
     def execute(self, context) -> list[dict[str, Any]]:
         config, section = self.load()
         for issue in config.warnings_for(section):  # where users look: the top of the first task's log
             self.log.warning("config.ini: %s", issue)
         params = self.run_params(context)
         storage = self.storage(context)
+        self._tidy_up(config, storage, context, params["testmode"])
         server = self._server_mappings(config, section, params["testmode"])
         effective = section.effective_mappings(server)
         if effective.errors:
@@ -44,8 +49,6 @@ class OomnitzaExtractOperator(OomnitzaSectionOperator):
             "mappings": effective.mappings,
             "sync_fields": effective.sync_fields,
         })
-        if section.source.hook is None:  # type: ignore[union-attr]
-            raise SectionConfigError(f"[{section.name}]: the {section.type_name} source has no hook yet")
         needs = needs_of(effective.mappings, custom_converters=config.converters,
                          has_record_filter=section.record_filter is not None)
         hook = import_string(section.source.hook)(  # type: ignore[union-attr]
@@ -63,6 +66,12 @@ class OomnitzaExtractOperator(OomnitzaSectionOperator):
         self.log.info("Extracted %d records from [%s] into %d chunk(s) under %s; %d problem(s) skipped",
                       summary["extracted"], section.name, len(counts), storage, len(hook.problems))
         return [{"chunk": i, "extracted": n} for i, n in enumerate(counts)]
+
+    def _tidy_up(self, config, storage, context, testmode: bool) -> None:
+        start_run(storage, dag_id=context["dag"].dag_id, run_id=context["run_id"], testmode=testmode)
+        if not testmode:
+            close_earlier_portions(storage, lambda: self.oomnitza_hook(config), self.log)
+        remove_old_runs(storage, config.oomnitza.settings.keep_runs_days, self.log)  # type: ignore[union-attr]
 
     def _server_mappings(self, config, section, testmode: bool) -> dict | None:
         if not section.settings.use_server_map:

@@ -5,7 +5,7 @@ from typing import Any
 
 from airflow_provider_oomnitza.mapping.converters import ConverterContext
 from airflow_provider_oomnitza.mapping.engine import RecordMapper, RecordSkipped
-from airflow_provider_oomnitza.operators.base import OomnitzaChunkOperator
+from airflow_provider_oomnitza.operators.base import OomnitzaChunkOperator, fails_fast
 from airflow_provider_oomnitza.operators.extract import RAW
 from airflow_provider_oomnitza.storage import chunk_name
 
@@ -17,6 +17,7 @@ class OomnitzaMapOperator(OomnitzaChunkOperator):
     """Reads ``raw/chunk-i``, writes Oomnitza records to ``mapped/chunk-i`` and the records it
     did not map (missing required fields, errors) with the reason to ``skipped/chunk-i``."""
 
+    @fails_fast
     def execute(self, context) -> dict[str, Any]:
         config, section = self.load()
         storage = self.storage(context)

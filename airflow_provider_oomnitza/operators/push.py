@@ -4,9 +4,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from airflow_provider_oomnitza.bulk import BulkTarget, batches, portion_for_run
-from airflow_provider_oomnitza.operators.base import OomnitzaChunkOperator
+from airflow.sdk.exceptions import AirflowFailException
+
+from airflow_provider_oomnitza.bulk import BulkTarget, OomnitzaError, batches
+from airflow_provider_oomnitza.operators.base import OomnitzaChunkOperator, fails_fast
 from airflow_provider_oomnitza.operators.map import MAPPED
+from airflow_provider_oomnitza.operators.runs import run_portion
 from airflow_provider_oomnitza.storage import chunk_name
 
 PAYLOADS = "payloads/chunk"
@@ -20,6 +23,7 @@ class OomnitzaPushOperator(OomnitzaChunkOperator):
     the reason. In test mode nothing is sent: the request bodies go to ``payloads/chunk-i`` and
     the first few to the log."""
 
+    @fails_fast
     def execute(self, context) -> dict[str, Any]:
         config, section = self.load()
         params = self.run_params(context)
@@ -31,7 +35,7 @@ class OomnitzaPushOperator(OomnitzaChunkOperator):
             connector_name=plan["mapping_name"],
             data_type=section.source.record_type,  # type: ignore[union-attr]
             sync_field=plan["sync_fields"],
-            portion=portion_for_run(context["dag"].dag_id, context["run_id"]),
+            portion=run_portion(storage, context["dag"].dag_id, context["run_id"]),
             insert_only=section.settings.insert_only,  # type: ignore[union-attr]
             update_only=section.settings.update_only,  # type: ignore[union-attr]
         )
@@ -49,7 +53,16 @@ class OomnitzaPushOperator(OomnitzaChunkOperator):
                           count, payloads.count, storage.path(chunk_name(PAYLOADS, index)))
             return {**self.chunk, "pushed": 0, "would_push": count, "rejected": 0}
         workers = params["workers"] or oomnitza.workers
-        result = self.oomnitza_hook(config).push(records, target, batch_size=oomnitza.batch_size, workers=workers)
+        try:
+            result = self.oomnitza_hook(config).push(records, target, batch_size=oomnitza.batch_size,
+                                                     workers=workers)
+        except OomnitzaError as exc:
+            if exc.status == 409:  # the portion is closed: a later run of the section finalized it
+                raise AirflowFailException(
+                    f"Oomnitza portion {target.portion} of this run is closed ({exc}): a later run of the section "
+                    "finalized it (and sent every record again), or it was canceled in Oomnitza. There is nothing "
+                    "to resume here; trigger a new run if you need one.") from None
+            raise
         storage.write_jsonl(chunk_name(REJECTED, index),
                             ({"record": r, "reason": reason} for r, reason in result.rejected))
         self.log.info("Chunk %d: %d records sent in %d requests to portion %s; %d refused",

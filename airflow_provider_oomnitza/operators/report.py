@@ -1,76 +1,181 @@
-"""Report: close the run's portion, collect what Oomnitza refused, and count everything."""
+"""Report: close the run's portion, collect what Oomnitza refused, count everything, judge the run."""
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import Any, Iterable
 
-from airflow.sdk.exceptions import AirflowException
+from airflow.sdk.exceptions import AirflowFailException
 from tabulate import tabulate
 
-from airflow_provider_oomnitza.bulk import portion_for_run
-from airflow_provider_oomnitza.operators.base import OomnitzaSectionOperator
+from airflow_provider_oomnitza.bulk import OomnitzaError
+from airflow_provider_oomnitza.config.settings import max_rejected_allows
+from airflow_provider_oomnitza.operators.base import OomnitzaSectionOperator, fails_fast
 from airflow_provider_oomnitza.operators.extract import RAW
-from airflow_provider_oomnitza.operators.map import MAPPED
+from airflow_provider_oomnitza.operators.map import MAPPED, SKIPPED
 from airflow_provider_oomnitza.operators.push import REJECTED
+from airflow_provider_oomnitza.operators.runs import mark_closed, run_portion
 from airflow_provider_oomnitza.storage import chunk_name
 
 DEAD_LETTER = "dead_letter.jsonl"
-CHUNK_COUNTS = ("mapped", "filtered", "missing", "errors", "converter_errors", "pushed", "would_push", "rejected")
+REPORT = "report.json"
+MAP_COUNTS = ("mapped", "filtered", "missing", "errors", "converter_errors")
+PUSH_COUNTS = ("pushed", "would_push", "rejected")
 OOMNITZA_COUNTS = ("added", "updated", "unchanged", "skipped", "failed")
+# Records that did not arrive because of an error, which [oomnitza] max_rejected limits. Not counted:
+# records a recordfilter left out, records Oomnitza skipped for insert_only/update_only, and the
+# problems a source reported while reading ("malformed": an unreadable CSV row, but also a device
+# whose extra details could not be read and that was still extracted).
+REJECTED_COUNTS = ("missing", "errors", "converter_errors", "rejected", "oomnitza_failed")
+# Oomnitza answers meaning "no such portion" (nothing was stored in it) and "already finalized".
+NO_PORTION, CLOSED = 404, 409
 
 
 class OomnitzaReportOperator(OomnitzaSectionOperator):
-    """Runs after every chunk (trigger rule ``all_done``). Finalizes the portion, writes
-    ``dead_letter.jsonl`` (records refused on upload and records Oomnitza marked failed, each
-    with the reason), logs a table of counts and returns them. Raw and mapped files are removed
-    unless the run's ``save_data`` param is set. Fails if any chunk failed."""
+    """Runs after every chunk (trigger rule ``all_done``).
 
-    def __init__(self, *, push_task_id: str = "push", **kwargs: Any) -> None:
+    Counts what each task did (the map counts of a chunk whose push failed included), per
+    record for Oomnitza's outcomes, and writes ``report.json`` and ``dead_letter.jsonl``
+    (records refused on upload and records Oomnitza marked failed, each with the reason).
+    When every chunk was pushed it finalizes the portion and, unless the run's ``save_data``
+    param is set, removes ``raw/`` and ``mapped/``. When a chunk failed, the portion stays
+    open and the files stay, so clearing the failed tasks resumes the run. Fails the run if a
+    chunk failed or more records were rejected than ``max_rejected`` allows.
+    """
+
+    def __init__(self, *, map_task_id: str = "map", push_task_id: str = "push", **kwargs: Any) -> None:
         kwargs.setdefault("trigger_rule", "all_done")
         super().__init__(**kwargs)
+        self.map_task_id = map_task_id
         self.push_task_id = push_task_id
 
+    @fails_fast
     def execute(self, context) -> dict[str, Any]:
         config, section = self.load()
         params = self.run_params(context)
         storage = self.storage(context)
         if not storage.exists("extract.json"):
-            raise AirflowException("the extract task did not finish; nothing to report (see its log)")
+            raise AirflowFailException("the extract task did not finish; nothing to report (see its log)")
         summary = storage.read_json("extract.json")
         chunks = summary["chunks"]
-        results = context["ti"].xcom_pull(task_ids=self.push_task_id, map_indexes=list(range(chunks))) if chunks else []
-        done = [r for r in results or [] if r]
+        maps = self._results(context, self.map_task_id, chunks)
+        pushes = self._results(context, self.push_task_id, chunks)
         counts: dict[str, Any] = {"extracted": summary["extracted"], "malformed": summary["malformed"]}
-        counts.update({k: sum(r.get(k, 0) for r in done) for k in CHUNK_COUNTS})
-        counts["failed_chunks"] = chunks - len(done)
+        counts.update({k: sum(r.get(k, 0) for r in maps) for k in MAP_COUNTS})
+        counts.update({k: sum(r.get(k, 0) for r in pushes) for k in PUSH_COUNTS})
+        counts["failed_chunks"] = chunks - len(pushes)
+        complete = not counts["failed_chunks"]
 
-        dead = storage.writer(DEAD_LETTER)
-        with dead:
+        with storage.writer(DEAD_LETTER) as dead:
             for index in range(chunks):
                 if storage.exists(chunk_name(REJECTED, index)):
                     for item in storage.read_jsonl(chunk_name(REJECTED, index)):
                         dead.write({"stage": "upload", **item})
-            if counts["pushed"]:
-                self._collect_oomnitza_outcomes(config, context, counts, dead)
+            if params["testmode"]:
+                mark_closed(storage)
+            else:
+                self._oomnitza_outcomes(config, storage, context, counts, dead, complete)
         counts["dead_letter"] = dead.count
         counts["testmode"] = params["testmode"]
-        storage.write_json("report.json", counts)
+        max_rejected, where = self._max_rejected(config, section)
+        counts["rejected_total"] = sum(counts.get(k, 0) for k in REJECTED_COUNTS)
+        counts["rejected_allowed"] = max_rejected_allows(max_rejected, counts["extracted"])
+        storage.write_json(REPORT, counts)
         self.log.info("Sync of [%s] (%s):\n%s\nRun folder: %s", section.name, section.mapping_name,
                       tabulate([(k, v) for k, v in counts.items()], headers=["", "records"]), storage)
+
+        problems = []
+        if counts["failed_chunks"]:
+            problems.append(f"{counts['failed_chunks']} of {chunks} chunk(s) failed (see the map and push task logs; "
+                            "clearing the failed tasks resumes this run, its files and Oomnitza portion are kept)")
+        if counts["rejected_total"] > counts["rejected_allowed"]:
+            problems.append(self._rejected_problem(counts, max_rejected, where))
+        if problems:
+            raise AirflowFailException(f"[{section.name}] " + "; ".join(problems) + ". "
+                                       + self._files(storage, counts, chunks))
         if not params["save_data"]:
             for prefix in (RAW, MAPPED):
                 storage.remove_tree(prefix.split("/")[0])
-        if counts["failed_chunks"]:
-            raise AirflowException(f"{counts['failed_chunks']} of {chunks} chunk(s) failed; see the map and "
-                                   "push task logs. The counts above cover the chunks that finished.")
         return counts
 
-    def _collect_oomnitza_outcomes(self, config, context, counts: dict, dead) -> None:
-        hook = self.oomnitza_hook(config)
-        portion = portion_for_run(context["dag"].dag_id, context["run_id"])
-        hook.finalize(portion)
-        log = hook.run_log(portion)
+    @staticmethod
+    def _results(context, task_id: str, chunks: int) -> list[dict]:
+        """The XCom results of the chunks whose task succeeded (a failed task leaves none)."""
+        if not chunks:
+            return []
+        results = context["ti"].xcom_pull(task_ids=task_id, map_indexes=list(range(chunks)))
+        return [r for r in results or [] if r]
+
+    def _oomnitza_outcomes(self, config, storage, context, counts: dict, dead, complete: bool) -> None:
+        """Finalize the portion once every chunk is in; count Oomnitza's outcomes per record."""
         for key in OOMNITZA_COUNTS:
-            counts[f"oomnitza_{key}"] = log.get(key, 0)
-        for row in log.get("records", []):
+            counts[f"oomnitza_{key}"] = 0
+        if complete and not counts["pushed"]:
+            mark_closed(storage)  # nothing was sent: no portion to close
+            return
+        hook = self.oomnitza_hook(config)
+        portion = run_portion(storage, context["dag"].dag_id, context["run_id"])
+        if complete:
+            try:
+                hook.finalize(portion)
+            except OomnitzaError as exc:
+                if exc.status not in (NO_PORTION, CLOSED):
+                    raise
+            mark_closed(storage)
+        try:
+            rows = hook.run_log(portion).get("records", [])
+        except OomnitzaError as exc:
+            if exc.status != NO_PORTION:
+                raise
+            rows = []
+        for row in per_record(rows).values():
+            counts[f"oomnitza_{row.get('outcome')}"] = counts.get(f"oomnitza_{row.get('outcome')}", 0) + 1
             if row.get("outcome") == "failed":
                 dead.write({"stage": "oomnitza", "record": row.get("key"), "reason": row.get("message")})
+
+    def _max_rejected(self, config, section) -> tuple[str, str]:
+        """The limit that applies and where it is set."""
+        own = getattr(section.settings, "max_rejected", "")
+        if own:
+            return own, self._where(section.name, ["max_rejected"])
+        where = self._where("oomnitza", ["max_rejected"])
+        if not where.endswith(" max_rejected"):
+            where = "[oomnitza] max_rejected default"
+        return config.oomnitza.settings.max_rejected, where
+
+    @staticmethod
+    def _rejected_problem(counts: dict, max_rejected: str, where: str) -> str:
+        refused = counts["rejected"] + counts["oomnitza_failed"]
+        skipped = counts["missing"] + counts["errors"] + counts["converter_errors"]
+        return (f"{counts['rejected_total']} of {counts['extracted']} records were rejected, "
+                f"more than max_rejected = {max_rejected} allows ({counts['rejected_allowed']}; {where}): "
+                f"refused by Oomnitza {refused} ({counts['rejected']} on upload, {counts['oomnitza_failed']} in its "
+                f"run log), skipped for errors {skipped} (missing required fields {counts['missing']}, mapping "
+                f"errors {counts['errors']}, converter errors {counts['converter_errors']})")
+
+    @staticmethod
+    def _files(storage, counts: dict, chunks: int) -> str:
+        files = [f"counts: {storage.path(REPORT)}"]
+        if counts["dead_letter"]:
+            files.append(f"refused records: {storage.path(DEAD_LETTER)}")
+        skipped = [str(storage.path(chunk_name(SKIPPED, i))) for i in range(chunks)
+                   if storage.exists(chunk_name(SKIPPED, i)) and storage.path(chunk_name(SKIPPED, i)).stat().st_size]
+        if skipped:
+            files.append("skipped records: " + (", ".join(skipped) if len(skipped) <= 3
+                                                else f"{storage.path(SKIPPED.split('/')[0])}/ ({len(skipped)} files)"))
+        if counts["malformed"]:
+            files.append(f"problems reading the source: {storage.path('extract_problems.jsonl')}")
+        return "Files: " + "; ".join(files)
+
+
+def per_record(rows: Iterable[dict]) -> dict[str, dict]:
+    """Oomnitza's run-log rows, one per record: its last outcome. A record stored twice (a request
+    whose answer was lost and was sent again, a retried or resumed push) comes back as ``added``
+    or ``updated`` and then ``unchanged``; the repeat changed nothing, so it keeps the first."""
+    latest: dict[str, dict] = {}
+    for row in rows:
+        key = json.dumps(row.get("key"), sort_keys=True, default=str)
+        before = latest.get(key)
+        if before and row.get("outcome") == "unchanged" and before.get("outcome") in ("added", "updated"):
+            continue
+        latest[key] = row
+    return latest

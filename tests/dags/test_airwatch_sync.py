@@ -21,7 +21,8 @@ def section(sim, extra="", password=aw.DEFAULT_PASSWORD):
     return (
         f"[airwatch]\nenable = true\nurl = {sim.url}\nusername = {aw.DEFAULT_USER}\npassword = {password}\n"
         f"api_token = {aw.DEFAULT_TENANT_CODE}\nsync_field = SERIAL_NUMBER\nuse_server_map = false\n"
-        "page_size = 25\n" + extra
+        "page_size = 25\nmax_rejected = 5%\n"  # the simulated data holds devices without a serial (skipped)
+        + extra
     )
 
 

@@ -12,10 +12,13 @@ ASSETS_CSV = (
 )
 
 
-def assets_section(env, extra=""):
+def assets_section(env, extra="", max_rejected="1"):
+    """The section for ASSETS_CSV, whose row without a serial is skipped (a missing required field):
+    ``max_rejected = 1`` accepts that one."""
     csv_path = env.write("assets.csv", ASSETS_CSV)
     return (
         f"[csv_assets]\nenable = true\nfilename = {csv_path}\nsync_field = SERIAL\nuse_server_map = false\n"
+        f"max_rejected = {max_rejected}\n"
         'mapping.SERIAL = {"source": "serial"}\n'
         'mapping.MODEL = {"source": "model", "converter": "split:index=0"}\n'
         "mapping.ASSIGNED_TO = owner\n"  # a bare source name, as the original accepted
@@ -99,7 +102,7 @@ def test_record_count_limits_the_records_read(sync_env):
 def test_a_record_oomnitza_rejects_lands_in_the_dead_letter_file(sync_env):
     env = sync_env
     env.sandbox.state.reject("SERIAL", "C02BBB", "Model 'ThinkPad' is not in the dropdown list")
-    env.write_ini(assets_section(env))
+    env.write_ini(assets_section(env, max_rejected="2"))  # one skipped, one refused: within the limit
     run = env.run("csv_assets_sync")
     assert run.state == "success"
     assert set(by_serial(env.sandbox)) == {"C02AAA", "C02CCC"}
@@ -164,6 +167,7 @@ def test_malformed_rows_are_reported_and_the_rest_synced(sync_env):
     env.write_ini(f"[csv_assets]\nenable = true\nfilename = {path}\nsync_field = SERIAL\nuse_server_map = no\n"
                   'mapping.SERIAL = {"source": "serial"}\nmapping.MODEL = {"source": "model"}\n')
     run = env.run("csv_assets_sync")
+    assert run.state == "success"  # an unreadable row is reported, not counted against max_rejected
     assert set(by_serial(env.sandbox)) == {"A1", "C3"}
     folder = env.run_folder("csv_assets_sync", run)
     problems = [json.loads(line)["problem"] for line in (folder / "extract_problems.jsonl").read_text().splitlines()]
@@ -233,4 +237,5 @@ def test_a_failed_push_chunk_fails_the_run_after_the_report_counts_the_rest(sync
     assert states[("report", -1)] == "failed"
     report = env.report("csv_assets_sync", run)
     assert (report["extracted"], report["pushed"], report["failed_chunks"]) == (10, 5, 1)
+    assert report["mapped"] == 10  # what the map tasks did counts, although a later task failed
     assert len(env.sandbox.state.records("assets")) == 5

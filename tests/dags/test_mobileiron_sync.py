@@ -25,7 +25,9 @@ def _fixed_clock(mobileiron, monkeypatch):
 
 def section(sim, name="mobileiron", password=mi.DEFAULT_PASSWORD, extra=""):
     return (f"[{name}]\nenable = true\nurl = {sim.url}\nusername = {mi.DEFAULT_USER}\npassword = {password}\n"
-            f"sync_field = SERIAL_NUMBER\nuse_server_map = false\n{extra}")
+            f"sync_field = SERIAL_NUMBER\nuse_server_map = false\n"
+            "max_rejected = 5%\n"  # the simulated data holds devices without a serial (skipped)
+            f"{extra}")
 
 
 def stored(sandbox, key="SERIAL_NUMBER"):
