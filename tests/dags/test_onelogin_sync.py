@@ -17,7 +17,9 @@ def onelogin():
 def section(sim, extra="", secret=ol.DEFAULT_CLIENT_SECRET):
     return (
         f"[onelogin]\nenable = true\nurl = {sim.url}\nclient_id = {ol.DEFAULT_CLIENT_ID}\nclient_secret = {secret}\n"
-        "default_role = 25\ndefault_position = Employee\nuse_server_map = false\npage_size = 50\n" + extra
+        "default_role = 25\ndefault_position = Employee\nuse_server_map = false\npage_size = 50\n"
+        "max_rejected = 5%\n"  # the simulated directory holds users without a username (no USER: skipped)
+        + extra
     )
 
 
