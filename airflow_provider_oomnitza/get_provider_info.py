@@ -77,6 +77,14 @@ CONNECTION_TYPES = [
     # -- okta connection type --
     # -- end okta --
     # -- onelogin connection type --
+    _connection("onelogin", "onelogin.OneLoginHook", "OneLogin", hidden=["schema", "port", "extra"],
+                relabeling={"host": "OneLogin API host", "login": "Client ID (API credential)",
+                            "password": "Client secret"},
+                placeholders={"host": "https://example.onelogin.com"},
+                fields={"api_token": {"label": "Deprecated API key",
+                                      "description": "OneLogin's old API key (XML API), only without a client ID "
+                                                     "and secret; prefer an API credential.",
+                                      "schema": SECRET}}),
     # -- end onelogin --
     # -- zendesk connection type --
     # -- end zendesk --
@@ -120,6 +128,7 @@ def get_provider_info() -> dict:
                 # -- okta hook --
                 # -- end okta --
                 # -- onelogin hook --
+                "airflow_provider_oomnitza.hooks.onelogin",
                 # -- end onelogin --
                 # -- zendesk hook --
                 # -- end zendesk --

@@ -31,7 +31,7 @@ def test_provider_info_names_real_modules():
             for module in entry["python-modules"]:
                 importlib.import_module(module)
     types = {conn["connection-type"] for conn in info["connection-types"]}
-    assert types == {"oomnitza", "jamf", "airwatch", "mobileiron", "appledep", "bamboohr"}
+    assert types == {"oomnitza", "jamf", "airwatch", "mobileiron", "appledep", "bamboohr", "onelogin"}
     for conn in info["connection-types"]:
         module, _, cls = conn["hook-class-name"].rpartition(".")
         hook = getattr(importlib.import_module(module), cls)
@@ -46,13 +46,15 @@ def test_airflow_lists_the_provider_and_its_hook(tmp_path):
     assert "airflow-provider-oomnitza" in airflow("providers", "list", home=tmp_path)
     hooks = airflow("providers", "hooks", home=tmp_path)
     assert "airflow_provider_oomnitza.hooks.oomnitza.OomnitzaHook" in hooks and "oomnitza_conn_id" in hooks
-    for cls in ("jamf.JamfHook", "airwatch.AirWatchHook", "mobileiron.MobileIronHook", "appledep.AppleDepHook"):
+    for cls in ("jamf.JamfHook", "airwatch.AirWatchHook", "mobileiron.MobileIronHook", "appledep.AppleDepHook",
+                "onelogin.OneLoginHook"):
         assert f"airflow_provider_oomnitza.hooks.{cls}" in hooks
     full = airflow("providers", "get", "airflow-provider-oomnitza", "--full", "--output", "json", home=tmp_path)
     assert "airflow_provider_oomnitza.operators.push" in full and '"connection-type": "oomnitza"' in full
 
 
-SECRET_FIELDS = {("jamf", "client_secret"), ("airwatch", "api_token"), ("airwatch", "client_secret")}
+SECRET_FIELDS = {("jamf", "client_secret"), ("airwatch", "api_token"), ("airwatch", "client_secret"),
+                 ("onelogin", "api_token")}
 
 
 def test_airflow_shows_every_form_field_and_masks_the_secret_ones():
@@ -96,6 +98,7 @@ def _simulators():
     from tests.simulators import appledep as dep
     from tests.simulators import jamf
     from tests.simulators import mobileiron as mi
+    from tests.simulators import onelogin as ol
     from tests.simulators import oomnitza
 
     now = 1_790_000_000.0
@@ -114,10 +117,13 @@ def _simulators():
                                     "extra": {"api_version": 1}}, mi.DEFAULT_PASSWORD),
         "appledep": (lambda: dep.build_app(dep.AppleDEPState(devices=5, seed=1, now=now)),
                      lambda sim: {"password": json.dumps(sim.state.server_token)}, None),
+        "onelogin": (lambda: ol.build_app(ol.OneLoginState(users=5)),
+                     lambda sim: {"login": ol.DEFAULT_CLIENT_ID, "password": ol.DEFAULT_CLIENT_SECRET},
+                     ol.DEFAULT_CLIENT_SECRET),
     }
 
 
-@pytest.mark.parametrize("conn_type", ["oomnitza", "jamf", "airwatch", "mobileiron", "appledep"])
+@pytest.mark.parametrize("conn_type", ["oomnitza", "jamf", "airwatch", "mobileiron", "appledep", "onelogin"])
 def test_airflow_connections_test_works_for_every_connection_type(conn_type, tmp_path):
     """The UI's Test button and ``airflow connections test`` build the hook from the connection id
     (``[core] test_connection`` must be Enabled) and make one authenticated call."""
