@@ -3,6 +3,7 @@
 - ``send_with_retries`` is the one retry loop (429/5xx/connection errors; exponential backoff
   with jitter, or the server's own hint such as ``Retry-After``; each wait capped), with one
   log line per failed attempt and one re-authentication when the server refuses a token.
+- ``BudgetPacer``: slows calls down while the rate-limit headers say the budget is nearly spent.
 - ``TokenCache`` and ``TokenAuth``: one token shared by every thread, fetched on first use,
   renewed shortly before it expires and once when the server refuses it, one renewal at a
   time however many threads noticed.
@@ -84,6 +85,22 @@ def reset_epoch_seconds(header: str) -> WaitHint:
             return after
         try:
             return max(0.0, float(response.headers[header]) - time.time())
+        except (KeyError, ValueError):
+            return None
+
+    return hint
+
+
+def reset_in_seconds(header: str) -> WaitHint:
+    """A wait hint from a header holding the seconds until the limit resets (OneLogin's X-RateLimit-Reset,
+    not an epoch time); ``Retry-After`` wins when the server sends it."""
+
+    def hint(response: requests.Response) -> float | None:
+        after = retry_after_seconds(response)
+        if after is not None:
+            return after
+        try:
+            return max(0.0, float(response.headers[header]))
         except (KeyError, ValueError):
             return None
 
@@ -299,6 +316,58 @@ class TokenAuth(requests.auth.AuthBase):
             sent = sent.removeprefix(f"{self.scheme} ")
         self.cache.renew(sent)
         return True
+
+
+# ---------------------------------------------------------------------------------------------
+# Rate budgets
+# ---------------------------------------------------------------------------------------------
+
+class BudgetPacer:
+    """Slows a client down while the server says its call budget is nearly spent.
+
+    A response hook (``RetryingClient(response_hooks=[pacer])``): after each answer carrying
+    ``limit`` and ``remaining`` headers, when no more than ``low`` of the budget is left, it waits
+    the time until the reset (``reset(response)``, a wait hint) shared among the calls left, so
+    that the budget lasts until it resets instead of running into 429s; with nothing left it
+    waits for the reset itself. Each wait is capped by ``max_wait``; a 429 is left to the retry
+    loop, which waits with its own hint.
+    """
+
+    def __init__(self, *, limit: str, remaining: str, reset: WaitHint, low: float = 0.1, max_wait: float = 120.0,
+                 sleep: Callable[[float], None] = time.sleep, log: Any = None, name: str = "API"):
+        self.limit_header, self.remaining_header, self.reset = limit, remaining, reset
+        self.low, self.max_wait, self.sleep, self.name = low, max_wait, sleep, name
+        self.log = log or logging.getLogger(__name__)
+        self.pacing = False
+        self.waits = 0
+
+    def wait_for(self, response: requests.Response) -> float:
+        """Seconds to wait after ``response`` before the next call (0 while the budget is ample)."""
+        try:
+            limit = float(response.headers[self.limit_header])
+            remaining = float(response.headers[self.remaining_header])
+        except (KeyError, ValueError):
+            return 0.0
+        if response.status_code == 429 or limit <= 0 or remaining > limit * self.low:
+            return 0.0
+        reset = self.reset(response)
+        if reset is None:
+            return 0.0
+        return min(reset / max(1.0, remaining), self.max_wait)
+
+    def __call__(self, response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+        seconds = self.wait_for(response)
+        if seconds <= 0:
+            self.pacing = False
+            return response
+        if not self.pacing:
+            self.pacing = True
+            self.log.warning("%s rate limit: %s of %s calls left, the budget resets in %s s; slowing down to "
+                             "%.1f s per call", self.name, response.headers.get(self.remaining_header),
+                             response.headers.get(self.limit_header), self.reset(response), seconds)
+        self.waits += 1
+        self.sleep(seconds)
+        return response
 
 
 # ---------------------------------------------------------------------------------------------
