@@ -87,6 +87,14 @@ CONNECTION_TYPES = [
                                       "schema": SECRET}}),
     # -- end onelogin --
     # -- zendesk connection type --
+    _connection("zendesk", "zendesk.ZendeskHook", "Zendesk", hidden=["schema", "port", "extra"],
+                relabeling={"host": "Zendesk URL or subdomain", "login": "Agent e-mail (empty with OAuth)",
+                            "password": "API token (empty with OAuth)"},
+                placeholders={"host": "https://acme.zendesk.com", "login": "admin@example.com"},
+                fields={"oauth_token": {"label": "OAuth access token",
+                                        "description": "Sent as Bearer, instead of e-mail and API token (Zendesk "
+                                                       "retires API tokens on 30 April 2027).",
+                                        "schema": SECRET}}),
     # -- end zendesk --
     # -- bamboohr connection type --
     _connection("bamboohr", "bamboohr.BambooHRHook", "BambooHR", hidden=["schema", "port", "extra"],
@@ -131,6 +139,7 @@ def get_provider_info() -> dict:
                 "airflow_provider_oomnitza.hooks.onelogin",
                 # -- end onelogin --
                 # -- zendesk hook --
+                "airflow_provider_oomnitza.hooks.zendesk",
                 # -- end zendesk --
                 # -- bamboohr hook --
                 "airflow_provider_oomnitza.hooks.bamboohr",

@@ -31,7 +31,7 @@ def test_provider_info_names_real_modules():
             for module in entry["python-modules"]:
                 importlib.import_module(module)
     types = {conn["connection-type"] for conn in info["connection-types"]}
-    assert types == {"oomnitza", "jamf", "airwatch", "mobileiron", "appledep", "bamboohr", "onelogin"}
+    assert types == {"oomnitza", "jamf", "airwatch", "mobileiron", "appledep", "bamboohr", "onelogin", "zendesk"}
     for conn in info["connection-types"]:
         module, _, cls = conn["hook-class-name"].rpartition(".")
         hook = getattr(importlib.import_module(module), cls)
@@ -54,7 +54,7 @@ def test_airflow_lists_the_provider_and_its_hook(tmp_path):
 
 
 SECRET_FIELDS = {("jamf", "client_secret"), ("airwatch", "api_token"), ("airwatch", "client_secret"),
-                 ("onelogin", "api_token")}
+                 ("onelogin", "api_token"), ("zendesk", "oauth_token")}
 
 
 def test_airflow_shows_every_form_field_and_masks_the_secret_ones():
