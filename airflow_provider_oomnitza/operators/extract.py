@@ -8,6 +8,7 @@ from airflow.sdk.module_loading import import_string
 
 from airflow_provider_oomnitza.bulk import OomnitzaError
 from airflow_provider_oomnitza.operators.base import OomnitzaSectionOperator, SectionConfigError
+from airflow_provider_oomnitza.webhooks.runs import device_records
 
 RAW = "raw/chunk"
 MAX_CHUNKS = 1000  # below Airflow's [core] max_map_length (1024)
@@ -42,7 +43,9 @@ class OomnitzaExtractOperator(OomnitzaSectionOperator):
         hook = import_string(section.source.hook)(  # type: ignore[union-attr]
             settings, section=section.name, mappings=effective.mappings
         )
-        records = hook.records()
+        records = device_records(hook, section.name, context, storage)  # webhook or devices run
+        if records is None:
+            records = hook.records()
         if params["record_count"]:
             records = itertools.islice(records, params["record_count"])
         chunk_size = config.oomnitza.settings.chunk_size  # type: ignore[union-attr]

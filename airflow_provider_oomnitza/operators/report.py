@@ -12,6 +12,7 @@ from airflow_provider_oomnitza.operators.extract import RAW
 from airflow_provider_oomnitza.operators.map import MAPPED
 from airflow_provider_oomnitza.operators.push import REJECTED
 from airflow_provider_oomnitza.storage import chunk_name
+from airflow_provider_oomnitza.webhooks.runs import clear_consumed
 
 DEAD_LETTER = "dead_letter.jsonl"
 CHUNK_COUNTS = ("mapped", "filtered", "missing", "errors", "converter_errors", "pushed", "would_push", "rejected")
@@ -62,6 +63,7 @@ class OomnitzaReportOperator(OomnitzaSectionOperator):
         if counts["failed_chunks"]:
             raise AirflowException(f"{counts['failed_chunks']} of {chunks} chunk(s) failed; see the map and "
                                    "push task logs. The counts above cover the chunks that finished.")
+        counts.update(clear_consumed(storage, section.name))  # webhook events this run synced
         return counts
 
     def _collect_oomnitza_outcomes(self, config, context, counts: dict, dead) -> None:
