@@ -722,7 +722,7 @@ class JamfHook(SourceHook):
         per ``GROUP_CHUNK`` keys, then the devices are read the same way group members are. Keys
         that name no device are reported as problems, not raised.
         """
-        wanted = list(dict.fromkeys(str(k).strip() for k in keys if str(k).strip()))
+        wanted = list(dict.fromkeys(str(k).strip().upper() for k in keys if str(k).strip()))  # serials: upper case
         ids = [k for k in wanted if k.isdigit()]
         serials = [k for k in wanted if not k.isdigit()]
         shape, sections = self.shaper()
@@ -753,16 +753,14 @@ class JamfHook(SourceHook):
 
     def _ids_of_serials(self, serials: list[str]) -> dict[str, str]:
         """``{serial: id}`` for the serials Jamf Pro knows (serials compared case-insensitively)."""
-        computers = self.kind is COMPUTERS
-        field, section = ("hardware.serialNumber", ["HARDWARE"]) if computers else ("serialNumber", ["GENERAL"])
+        field = "hardware.serialNumber" if self.kind is COMPUTERS else "serialNumber"  # the RSQL names differ
         out: dict[str, str] = {}
         for i in range(0, len(serials), GROUP_CHUNK):
             chunk = serials[i:i + GROUP_CHUNK]
-            body = self._page(section, 0, len(chunk), f"{field}=in=({','.join(chunk)})")
+            body = self._page(["HARDWARE"], 0, len(chunk), f"{field}=in=({','.join(chunk)})")
             asked = {s.upper(): s for s in chunk}
             for result in body.get("results") or []:
-                serial = (result.get("hardware") or {}).get("serialNumber") if computers else result.get(
-                    "serialNumber")
+                serial = (result.get("hardware") or {}).get("serialNumber")
                 if serial and str(serial).upper() in asked:
                     out[asked[str(serial).upper()]] = str(result.get("id") or result.get("mobileDeviceId"))
         return out
