@@ -129,3 +129,26 @@ def test_devices_runs_from_the_cli_and_the_rest_api(live, devices):
     for run in manual:
         keys = {row["key"] for row in live.run_log(portion_for_run(DAG_ID, run["dag_run_id"]))}
         assert keys in ({cli_id_serial, cli_serial}, {rest_serial})
+
+
+def test_a_failed_run_keeps_its_events_for_the_next_run(live, devices):
+    from tests.simulators.base import knobs
+
+    first, later = devices[75:78], devices[78]
+    before = {r["dag_run_id"] for r in live.runs(DAG_ID)}
+    knobs(live.oomnitza, fail_next=100000, fail_status=403, fail_path="^/api/v3/bulk$")  # Oomnitza refuses uploads
+    try:
+        for n, (device_id, _) in enumerate(first):
+            assert live.jamf_sends(COMPUTER_EVENTS[n], device_id)["status"] == 202
+        live.wait(lambda: any(r["state"] == "failed" for r in live.runs(DAG_ID) if r["dag_run_id"] not in before)
+                  and not [r for r in live.runs(DAG_ID) if r["state"] in ("queued", "running")],
+                  600, "the failing run", interval=1)
+    finally:
+        knobs(live.oomnitza, fail_next=0)
+    assert len(pending_files(live)) == 3  # nothing consumed by the failed run(s)
+    assert not {s for _, s in first} & live.synced_serials()
+    assert live.jamf_sends("ComputerCheckIn", later[0])["status"] == 202
+    wanted = {s for _, s in first} | {later[1]}
+    live.wait(lambda: wanted <= live.synced_serials(), 600, "all four devices", interval=1)
+    live.wait(lambda: settled(live), 300, "the next run to finish", interval=1)
+    assert pending_files(live) == []
