@@ -116,10 +116,24 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+RUN_REQUEST_ATTEMPTS = 3
+
+
 def _default_request_run(section: str, extra: dict[str, Any]) -> str:
+    """The asset event, tried a few times: a busy metadata database should not strand the event."""
+    import time
+
     from airflow_provider_oomnitza.webhooks.scheduling import request_run
 
-    return request_run(section, extra)
+    for attempt in range(1, RUN_REQUEST_ATTEMPTS + 1):
+        try:
+            return request_run(section, extra)
+        except Exception as exc:
+            if attempt == RUN_REQUEST_ATTEMPTS:
+                raise
+            log.warning("Oomnitza webhook for [%s]: run request failed (%s); trying again", section, exc)
+            time.sleep(0.2 * attempt)
+    raise AssertionError("unreachable")
 
 
 def create_app(*, sections: Callable[[], dict[str, WebhookSection]] | None = None,

@@ -74,7 +74,9 @@ class LiveAirflow:
         user, password = next(iter(DEFAULT_ACCOUNTS.items()))
         self.ini = self.tmp / "config.ini"
         self.ini.write_text(
-            f"[oomnitza]\nurl = {self.oomnitza.url}\napi_token = sandbox-token\nretries = 0\n\n"
+            # task retries, as in production: a task process that cannot reach the overloaded API
+            # server is retried instead of failing its run
+            f"[oomnitza]\nurl = {self.oomnitza.url}\napi_token = sandbox-token\nretries = 2\nretry_delay = 5\n\n"
             f"[casper]\nenable = true\nurl = {self.jamf.url}\nusername = {user}\npassword = {password}\n"
             "sync_field = SERIAL_NUMBER\nuse_server_map = false\n")
         _admin(f'CREATE DATABASE "{self.db}"')
@@ -193,6 +195,21 @@ class LiveAirflow:
 
     # -- tear-down ---------------------------------------------------------------------------------
     def close(self) -> None:
+        """Stop the Airflow process groups, then the simulators, then drop the database; each step runs
+        even if an earlier one fails."""
+        try:
+            self._stop_airflow()
+        finally:
+            try:
+                for sim in self.sims:
+                    sim.stop()
+                self.sims.clear()
+            finally:
+                if self.db_created:
+                    _admin(f'DROP DATABASE IF EXISTS "{self.db}" WITH (FORCE)')
+                    self.db_created = False
+
+    def _stop_airflow(self) -> None:
         for name, proc in reversed(self.procs):
             if proc.poll() is None:
                 try:
@@ -203,21 +220,12 @@ class LiveAirflow:
             try:
                 proc.wait(30)
             except subprocess.TimeoutExpired:
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                proc.wait(10)
-        # the process groups may leave task runners behind when a leader died first
-        for name, proc in self.procs:
+                pass
+        for name, proc in self.procs:  # whatever is left of each group, task runners included
             try:
                 os.killpg(proc.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
+            if proc.poll() is None:
+                proc.wait(10)
         self.procs.clear()
-        for sim in self.sims:
-            sim.stop()
-        self.sims.clear()
-        if self.db_created:
-            _admin(f'DROP DATABASE IF EXISTS "{self.db}" WITH (FORCE)')
-            self.db_created = False

@@ -289,3 +289,24 @@ def test_a_failed_run_request_keeps_the_event_for_the_next_run(basic):
     response = basic.post(payload=computer_check_in(jss_id=9))
     assert response.status_code == 202 and "waits for the next run" in response.json()["run"]
     assert [e["device_id"] for e in basic.pending()] == ["9"]
+
+
+def test_the_run_request_is_tried_again_when_the_database_hiccups(monkeypatch):
+    from airflow_provider_oomnitza.webhooks import app as app_module
+    from airflow_provider_oomnitza.webhooks import scheduling
+
+    calls = []
+
+    def flaky(section, extra):
+        calls.append(section)
+        if len(calls) < 3:
+            raise RuntimeError("could not serialize access")
+        return "run requested"
+
+    monkeypatch.setattr(scheduling, "request_run", flaky)
+    assert app_module._default_request_run("casper", {}) == "run requested" and len(calls) == 3
+    calls.clear()
+    monkeypatch.setattr(app_module, "RUN_REQUEST_ATTEMPTS", 2)
+    with pytest.raises(RuntimeError):
+        app_module._default_request_run("casper", {})
+    assert len(calls) == 2
