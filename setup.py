@@ -45,7 +45,7 @@ setup(
             "pytest>=8", "pytest-timeout>=2.3", "aiohttp>=3.10", "ldap3>=2.9", "zeep>=4.3",
             "trustme>=1.1",  # certificates for the HTTPS simulators
             # vendor clients run unchanged against the simulators
-            "jamf-pro-sdk>=0.9a1", "okta>=2.9", "onelogin>=3", "zenpy>=2.0", "PyBambooHR>=0.8",
+            "jamf-pro-sdk[webhooks]>=0.9a1", "okta>=2.9", "onelogin>=3", "zenpy>=2.0", "PyBambooHR>=0.8",
             "hvac>=2",  # the Vault simulator is checked with the real client
             "pyodbc>=5", "sqlglot>=25",  # SCCM's SQL through a real ODBC driver, and checked as T-SQL
             "hypothesis>=6.100",  # property-based fuzzing of config, mappings and readers
@@ -58,6 +58,9 @@ setup(
     entry_points={
         "apache_airflow_provider": ["provider_info=airflow_provider_oomnitza.get_provider_info:get_provider_info"],
         "console_scripts": ["oomnitza-airflow=airflow_provider_oomnitza.cli:main"],
-        "airflow.plugins": ["oomnitza_sync_view=airflow_provider_oomnitza.ui.plugin:OomnitzaSyncViewPlugin"],
+        "airflow.plugins": [
+            "oomnitza_sync_view=airflow_provider_oomnitza.ui.plugin:OomnitzaSyncViewPlugin",
+            "oomnitza_webhook=airflow_provider_oomnitza.plugins.webhook:OomnitzaWebhookPlugin",
+        ],
     },
 )

@@ -137,10 +137,16 @@ def build_dag(config: Config, section: SectionConfig, ini_path: str, auto_regist
     from airflow_provider_oomnitza.operators.map import OomnitzaMapOperator
     from airflow_provider_oomnitza.operators.push import OomnitzaPushOperator
     from airflow_provider_oomnitza.operators.report import OomnitzaReportOperator
+    from airflow_provider_oomnitza.webhooks.runs import devices_param, supports_webhooks
+    from airflow_provider_oomnitza.webhooks.scheduling import schedule_with_webhooks
 
     assert section.source is not None and section.settings is not None and config.oomnitza is not None
     oomnitza = config.oomnitza.settings
     schedule = section.settings.schedule or oomnitza.schedule or None  # type: ignore[union-attr]
+    extra_params = {}
+    if supports_webhooks(section):  # Jamf: webhook events (an asset) or the cron start a run
+        schedule = schedule_with_webhooks(section.name, schedule)
+        extra_params["devices"] = devices_param()
     common = {"section": section.name, "ini_path": ini_path}
     per_chunk = {"map_index_template": "chunk {{ task.chunk.chunk }}",
                  "max_active_tis_per_dagrun": oomnitza.parallel_chunks}  # type: ignore[union-attr]
@@ -168,6 +174,7 @@ def build_dag(config: Config, section: SectionConfig, ini_path: str, auto_regist
             "workers": Param(0, type="integer", minimum=0, maximum=64, title="Workers",
                              description=f"Bulk requests in flight per push task; 0 = [oomnitza] workers "
                                          f"({oomnitza.workers}) (--workers)."),  # type: ignore[union-attr]
+            **extra_params,
         },
     ) as dag:
         extract = OomnitzaExtractOperator(task_id="extract", **common)

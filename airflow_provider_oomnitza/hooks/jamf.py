@@ -21,6 +21,7 @@ client id and secret = an API client.
 from __future__ import annotations
 
 import math
+import re
 import time
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
@@ -42,6 +43,7 @@ GROUP_CHUNK = 100  # member ids per filtered request (keeps URLs short)
 NAMES_PAGE_SIZE = 1000
 COMPUTER_INVENTORY_VERSIONS = ("v4", "v3", "v1")  # newest first
 OAUTH_TOKEN_PATHS = ("api/v1/oauth/token", "api/oauth/token")  # current, then the deprecated one
+_SERIAL = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,63}")  # what a serial in an RSQL filter may hold
 
 
 class JamfError(HttpError):
@@ -301,6 +303,56 @@ class JamfHook(SourceHook):
         shape, sections = self.shaper()
         found = self._page(sections, 0, 1, f"{self.kind.id_field}=={device_id}").get("results") or []
         return shape(found[0]) if found else None
+
+    def records_by_keys(self, keys: Iterable[str]) -> Iterator[dict]:
+        """The devices named by Jamf Pro id (digits) or serial number, each once, in the Classic shape.
+
+        Used by webhook and ``devices`` runs: serials are resolved to ids with one filtered request
+        per ``GROUP_CHUNK`` keys, then the devices are read the same way group members are. Keys
+        that name no device are reported as problems, not raised.
+        """
+        wanted = list(dict.fromkeys(str(k).strip().upper() for k in keys if str(k).strip()))  # serials: upper case
+        ids = [k for k in wanted if k.isdigit()]
+        serials = [k for k in wanted if not k.isdigit()]
+        shape, sections = self.shaper()
+        try:
+            for key in serials:
+                if not _SERIAL.fullmatch(key):
+                    self.report(f"[{self.section}] {key!r} is neither a Jamf Pro id nor a serial number; skipped")
+            serials = [k for k in serials if _SERIAL.fullmatch(k)]
+            by_serial = self._ids_of_serials(serials)
+            for serial in serials:
+                if serial not in by_serial:
+                    self.report(f"[{self.section}] no {self.kind.noun} with serial number {serial} in Jamf Pro")
+            ids = list(dict.fromkeys(ids + list(by_serial.values())))
+            chunks = [ids[i:i + GROUP_CHUNK] for i in range(0, len(ids), GROUP_CHUNK)]
+            calls = [lambda c=chunk: self._page(sections, 0, len(c), f"{self.kind.id_field}=in=({','.join(c)})")
+                     for chunk in chunks]
+            found: set[str] = set()
+            for body in self._fetch_in_order(calls):
+                for result in body.get("results") or []:
+                    key = str(result.get("id") or result.get("mobileDeviceId"))
+                    if key not in found:
+                        found.add(key)
+                        yield shape(result)
+            for missing in (i for i in ids if i not in found):
+                self.report(f"[{self.section}] no {self.kind.noun} with id {missing} in Jamf Pro")
+        finally:
+            self.invalidate()
+
+    def _ids_of_serials(self, serials: list[str]) -> dict[str, str]:
+        """``{serial: id}`` for the serials Jamf Pro knows (serials compared case-insensitively)."""
+        field = "hardware.serialNumber" if self.kind is COMPUTERS else "serialNumber"  # the RSQL names differ
+        out: dict[str, str] = {}
+        for i in range(0, len(serials), GROUP_CHUNK):
+            chunk = serials[i:i + GROUP_CHUNK]
+            body = self._page(["HARDWARE"], 0, len(chunk), f"{field}=in=({','.join(chunk)})")
+            asked = {s.upper(): s for s in chunk}
+            for result in body.get("results") or []:
+                serial = (result.get("hardware") or {}).get("serialNumber")
+                if serial and str(serial).upper() in asked:
+                    out[asked[str(serial).upper()]] = str(result.get("id") or result.get("mobileDeviceId"))
+        return out
 
     def check(self) -> str:
         version = self._get("api/v1/jamf-pro-version", what="the Jamf Pro version").json().get("version", "?")

@@ -10,6 +10,7 @@ from airflow_provider_oomnitza.bulk import OomnitzaError
 from airflow_provider_oomnitza.mapping.needs import needs_of
 from airflow_provider_oomnitza.operators.base import OomnitzaSectionOperator, SectionConfigError, fails_fast
 from airflow_provider_oomnitza.operators.runs import close_earlier_portions, remove_old_runs, start_run
+from airflow_provider_oomnitza.webhooks.runs import device_records
 
 RAW = "raw/chunk"
 
@@ -54,7 +55,9 @@ class OomnitzaExtractOperator(OomnitzaSectionOperator):
         hook = import_string(section.source.hook)(  # type: ignore[union-attr]
             self.source_settings(section), section=section.name, needs=needs
         )
-        records = hook.records()
+        records = device_records(hook, section.name, context, storage)  # webhook or devices run
+        if records is None:
+            records = hook.records()
         if params["record_count"]:
             records = itertools.islice(records, params["record_count"])
         chunk_size = config.oomnitza.settings.chunk_size  # type: ignore[union-attr]

@@ -15,6 +15,7 @@ from airflow_provider_oomnitza.operators.map import MAPPED, SKIPPED
 from airflow_provider_oomnitza.operators.push import REJECTED
 from airflow_provider_oomnitza.operators.runs import mark_closed, run_portion
 from airflow_provider_oomnitza.storage import chunk_name
+from airflow_provider_oomnitza.webhooks.runs import clear_consumed
 
 DEAD_LETTER = "dead_letter.jsonl"
 REPORT = "report.json"
@@ -95,6 +96,7 @@ class OomnitzaReportOperator(OomnitzaSectionOperator):
         if not params["save_data"]:
             for prefix in (RAW, MAPPED):
                 storage.remove_tree(prefix.split("/")[0])
+        counts.update(clear_consumed(storage, section.name))  # webhook events this run synced
         return counts
 
     @staticmethod

@@ -47,9 +47,10 @@ def test_one_dag_per_enabled_section_with_its_settings(ini):
     assert sorted(bag.dag_ids) == ["casper_MDM_sync", "casper_sync"]
     casper, mdm = bag.dags["casper_sync"], bag.dags["casper_MDM_sync"]
     assert casper.max_active_runs == 1
-    assert casper.timetable.expression == "0 6 * * *" and mdm.timetable.expression == "0 0 * * *"
+    # Jamf sections also run on their webhook asset (docs/webhooks.md): cron or asset
+    assert casper.timetable.timetable.expression == "0 6 * * *" and mdm.timetable.timetable.expression == "0 0 * * *"
     assert casper.tags == {"oomnitza", "casper", "assets"}
-    assert set(casper.params.keys()) == {"testmode", "record_count", "save_data", "workers"}
+    assert set(casper.params.keys()) == {"testmode", "record_count", "save_data", "workers", "devices"}
     assert casper.params["record_count"] == 0 and casper.params["testmode"] is False
     assert [t.task_id for t in casper.tasks] == ["extract", "map", "push", "report"]
     assert casper.task_dict["report"].trigger_rule == "all_done"
@@ -62,7 +63,8 @@ def test_one_dag_per_enabled_section_with_its_settings(ini):
 
 def test_no_schedule_unless_configured(ini):
     ini.write_text(OOMNITZA.replace("schedule = @daily\n", "") + f"[casper]\n{CASPER}")
-    assert type(dagbag().dags["casper_sync"].timetable).__name__ == "NullTimetable"
+    timetable = dagbag().dags["casper_sync"].timetable
+    assert type(timetable).__name__ == "AssetTriggeredTimetable"  # webhook events only, no time schedule
 
 
 def test_a_broken_section_is_an_import_error_and_healthy_sections_keep_their_dags(ini):

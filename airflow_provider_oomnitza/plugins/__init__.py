@@ -1,0 +1,1 @@
+"""Airflow plugins shipped with the provider (loaded through the ``airflow.plugins`` entry point)."""
