@@ -326,10 +326,9 @@ class JamfHook(SourceHook):
                     self.report(f"[{self.section}] no {self.kind.noun} with serial number {serial} in Jamf Pro")
             ids = list(dict.fromkeys(ids + list(by_serial.values())))
             chunks = [ids[i:i + GROUP_CHUNK] for i in range(0, len(ids), GROUP_CHUNK)]
-            calls = [lambda c=chunk: self._page(sections, 0, len(c), f"{self.kind.id_field}=in=({','.join(c)})")
-                     for chunk in chunks]
             found: set[str] = set()
-            for body in self._fetch_in_order(calls):
+            for body in fetch_in_order((lambda c=chunk: self._page(sections, 0, len(c), self._id_filter(c))
+                                        for chunk in chunks), workers=MAX_CONNECTIONS, name="jamf"):
                 for result in body.get("results") or []:
                     key = str(result.get("id") or result.get("mobileDeviceId"))
                     if key not in found:

@@ -11,12 +11,13 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
+from airflow_provider_oomnitza.dag_factory import dag_id_for
 from tests.conftest import REPO
 
 EXAMPLE = REPO / "airflow_provider_oomnitza" / "example"
-ASSETS = "oomnitza_csv_assets"
-USERS = "oomnitza_csv_users"
-JAMF = "oomnitza_casper_MDM"
+ASSETS = dag_id_for("csv_assets")
+USERS = dag_id_for("csv_users")
+JAMF = dag_id_for("casper.MDM")
 
 
 def write_config(path: Path, oomnitza_url: str = "https://acme.oomnitza.com") -> Path:

@@ -79,7 +79,7 @@ def test_a_user_without_a_role_is_refused_everywhere(client, demo_runs):
     for url in routes(demo_runs):
         response = client.get(url, headers=headers)
         assert response.status_code == 403, url
-        assert "dropdown" not in response.text and "oomnitza_casper" not in response.text  # nothing leaks
+        assert "dropdown" not in response.text and "casper_MDM_sync" not in response.text  # nothing leaks
 
 
 def test_unknown_dag_or_run_is_404_after_the_permission_check(client, demo_runs):

@@ -25,7 +25,8 @@ def test_the_plugin_mounts_the_webhook_app_under_oomnitza_webhook():
 
 
 def test_the_plugins_folder_file_defines_the_plugin_only_without_the_entry_point():
-    assert hasattr(load_plugins_folder_file(), "OomnitzaWebhookPlugin")
+    with mock.patch("importlib.metadata.entry_points", return_value=[]):  # a plugins-folder-only deployment
+        assert hasattr(load_plugins_folder_file(), "OomnitzaWebhookPlugin")
     installed = [EntryPoint("oomnitza_webhook", "airflow_provider_oomnitza.plugins.webhook:OomnitzaWebhookPlugin",
                             "airflow.plugins")]
     with mock.patch("importlib.metadata.entry_points", return_value=installed):
