@@ -99,15 +99,19 @@ def _epoch(value: str | None) -> float | None:
         return None
 
 
-def reset_epoch_seconds(header: str, *, margin: float = 0.0) -> WaitHint:
+def reset_epoch_seconds(header: str, *, margin: float = 0.0, statuses: Iterable[int] = (429,)) -> WaitHint:
     """A wait hint from a header holding the epoch second the limit resets (Okta's X-Rate-Limit-Reset):
-    ``Retry-After`` if the answer has one, else the reset measured against the answer's ``Date``
+    ``Retry-After`` if the answer has one, else, for a refusal in ``statuses`` (a 429: a 503 carries the
+    header too, but has nothing to do with the limit), the reset measured against the answer's ``Date``
     (the server's clock), plus ``margin`` (the reset and Date have whole seconds only)."""
+    statuses = frozenset(statuses)
 
     def hint(response: requests.Response) -> float | None:
         after = retry_after_seconds(response)
         if after is not None:
             return after
+        if response.status_code not in statuses:
+            return None
         reset = _epoch(response.headers.get(header))
         if reset is None:
             return None

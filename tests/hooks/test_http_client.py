@@ -184,6 +184,7 @@ def test_ok_statuses_are_returned(server):
 
 def test_reset_epoch_hint():
     response = requests.Response()
+    response.status_code = 429
     response.headers["X-Rate-Limit-Reset"] = str(int(time.time()) + 5)
     assert 3.5 < reset_epoch_seconds("X-Rate-Limit-Reset")(response) <= 5
     response.headers["Retry-After"] = "1"
@@ -194,12 +195,15 @@ def test_reset_epoch_hint_is_measured_against_the_servers_date():
     """A client clock an hour ahead of the server's would otherwise not wait at all."""
     server_time = int(time.time()) - 3600
     response = requests.Response()
+    response.status_code = 429
     response.headers["Date"] = email.utils.formatdate(server_time, usegmt=True)
     response.headers["X-Rate-Limit-Reset"] = f"{server_time + 30}, {server_time + 5}"  # two buckets: the first reset
     assert reset_epoch_seconds("X-Rate-Limit-Reset")(response) == 5.0
     assert reset_epoch_seconds("X-Rate-Limit-Reset", margin=1)(response) == 6.0
     response.headers["Date"] = "not a date"  # then our own clock
     assert reset_epoch_seconds("X-Rate-Limit-Reset")(response) == 0.0
+    response.status_code = 503  # a failure, not the limit: the client's own backoff
+    assert reset_epoch_seconds("X-Rate-Limit-Reset")(response) is None
 
 
 @pytest.fixture
