@@ -160,6 +160,8 @@ class OktaHook(SourceHook):
         link = (response.links.get("next") or {}).get("url")
         if not link:
             return None
+        if link.startswith(f"{self.url}/"):
+            return link
         parts = urlsplit(link)
         return f"{self.url}{parts.path}" + (f"?{parts.query}" if parts.query else "")
 
