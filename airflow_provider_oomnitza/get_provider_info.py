@@ -75,6 +75,9 @@ CONNECTION_TYPES = [
                 relabeling={"host": "Apple DEP URL", "password": "Server token (JSON)"},
                 placeholders={"host": "https://mdmenrollment.apple.com"}),
     # -- okta connection type --
+    _connection("okta", "okta.OktaHook", "Okta", hidden=["schema", "port", "login", "extra"],
+                relabeling={"host": "Okta org URL", "password": "API token"},
+                placeholders={"host": "https://acme.okta.com"}),
     # -- end okta --
     # -- onelogin connection type --
     _connection("onelogin", "onelogin.OneLoginHook", "OneLogin", hidden=["schema", "port", "extra"],
@@ -134,6 +137,7 @@ def get_provider_info() -> dict:
                 "airflow_provider_oomnitza.hooks.mobileiron",
                 "airflow_provider_oomnitza.hooks.appledep",
                 # -- okta hook --
+                "airflow_provider_oomnitza.hooks.okta",
                 # -- end okta --
                 # -- onelogin hook --
                 "airflow_provider_oomnitza.hooks.onelogin",

@@ -11,7 +11,8 @@
   (pages of an inventory, detail calls, bulk posts).
 - ``RetryingClient``: the requests-based client of the source hooks: a base URL, a session per
   thread (keep-alive under concurrency), TLS from ``TlsOptions``, an optional cap on
-  concurrent requests (Jamf asks for at most 5).
+  concurrent requests (Jamf asks for at most 5), an optional ``RateBudget`` that slows down
+  when the server says few requests are left (Okta's X-Rate-Limit-* headers).
 """
 from __future__ import annotations
 
@@ -76,17 +77,46 @@ def retry_after_seconds(response: requests.Response) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def reset_epoch_seconds(header: str) -> WaitHint:
-    """A wait hint from a header holding the epoch second the limit resets (Okta's X-Rate-Limit-Reset)."""
+def server_now(response: requests.Response) -> float:
+    """The server's clock when it answered (its ``Date`` header), else ours.
+
+    Waits until a reset the server names in epoch seconds are measured against this, so that a
+    client whose clock is off does not wait too little (and get refused again) or far too long.
+    """
+    value = response.headers.get("Date")
+    if value:
+        try:
+            return email.utils.parsedate_to_datetime(value).timestamp()
+        except (TypeError, ValueError):
+            pass
+    return time.time()
+
+
+def _epoch(value: str | None) -> float | None:
+    """The earliest of the epoch seconds in a header (repeated headers arrive joined by commas)."""
+    try:
+        return min(float(part) for part in (value or "").split(",") if part.strip())
+    except ValueError:
+        return None
+
+
+def reset_epoch_seconds(header: str, *, margin: float = 0.0, statuses: Iterable[int] = (429,)) -> WaitHint:
+    """A wait hint from a header holding the epoch second the limit resets (Okta's X-Rate-Limit-Reset):
+    ``Retry-After`` if the answer has one, else, for a refusal in ``statuses`` (a 429: a 503 carries the
+    header too, but has nothing to do with the limit), the reset measured against the answer's ``Date``
+    (the server's clock), plus ``margin`` (the reset and Date have whole seconds only)."""
+    statuses = frozenset(statuses)
 
     def hint(response: requests.Response) -> float | None:
         after = retry_after_seconds(response)
         if after is not None:
             return after
-        try:
-            return max(0.0, float(response.headers[header]) - time.time())
-        except (KeyError, ValueError):
+        if response.status_code not in statuses:
             return None
+        reset = _epoch(response.headers.get(header))
+        if reset is None:
+            return None
+        return max(0.0, reset - server_now(response) + margin)
 
     return hint
 
@@ -105,6 +135,56 @@ def reset_in_seconds(header: str) -> WaitHint:
             return None
 
     return hint
+
+
+class RateBudget:
+    """Slows a client down when the server says its request budget is running out.
+
+    For APIs that put the budget on every answer (Okta's ``X-Rate-Limit-Limit``, ``-Remaining``,
+    ``-Reset``). ``observe`` (a response hook) reads them; once at most ``low`` (a fraction of the
+    limit) requests are left, the next request waits ``time to the reset / (remaining + 1)``, so
+    that the rest of the budget is spread over the rest of the window instead of running into a
+    429 (with none left, it waits for the reset). The time to the reset is measured against the
+    answer's ``Date``, plus ``margin``. A 429 is left to the retry loop (its hint says how long);
+    a limit of 0 (Okta's concurrency answers) is ignored. ``waits`` counts the slowed requests.
+    """
+
+    def __init__(self, *, limit: str = "X-Rate-Limit-Limit", remaining: str = "X-Rate-Limit-Remaining",
+                 reset: str = "X-Rate-Limit-Reset", low: float = 0.1, margin: float = 1.0,
+                 clock: Callable[[], float] = time.monotonic, log: Any = None):
+        self.headers = (limit, remaining, reset)
+        self.low, self.margin, self.clock = low, margin, clock
+        self.log = log or logging.getLogger(__name__)
+        self._lock = threading.Lock()
+        self._not_before = 0.0
+        self._announced: float | None = None
+        self.waits = 0
+
+    def observe(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        if response.status_code == 429:
+            return
+        values = [_epoch(response.headers.get(h)) for h in self.headers]
+        if any(v is None for v in values):
+            return
+        limit, remaining, reset = values
+        if limit <= 0 or remaining > self.low * limit:
+            return
+        to_reset = max(0.0, reset - server_now(response) + self.margin)
+        spacing = to_reset / (remaining + 1)
+        with self._lock:
+            self._not_before = max(self._not_before, self.clock() + spacing)
+            if self._announced != reset:
+                self._announced = reset
+                self.log.info("%d of %d requests left until the rate limit resets in %.0f s: slowing down to "
+                              "one request every %.1f s", remaining, limit, to_reset, spacing)
+
+    def delay(self) -> float:
+        """Seconds the next request should wait (0 when the budget is not low)."""
+        with self._lock:
+            wait = self._not_before - self.clock()
+            if wait > 0:
+                self.waits += 1
+            return max(0.0, wait)
 
 
 class _WaitHint(tenacity.wait.wait_base):
@@ -414,8 +494,9 @@ class RetryingClient:
     """HTTP for a source API: base URL, retries, per-thread sessions, TLS, optional concurrency cap.
 
     ``auth`` is any requests auth; a ``TokenAuth`` also gets its one renewal when the server
-    refuses its token. ``response_hooks`` see every response (a token rotation). ``sleep`` is how
-    retry waits are spent (tests count them instead).
+    refuses its token. ``response_hooks`` see every response (a token rotation). ``budget`` (a
+    ``RateBudget``) slows requests down when the server's remaining budget runs low. ``sleep`` is
+    how retry and budget waits are spent (tests count them instead).
     """
 
     def __init__(
@@ -435,8 +516,10 @@ class RetryingClient:
         log: Any = None,
         sleep: Callable[[float], None] = time.sleep,
         response_hooks: Iterable[Callable[..., Any]] = (),
+        budget: RateBudget | None = None,
     ):
-        self.response_hooks = list(response_hooks)
+        self.response_hooks = list(response_hooks) + ([budget.observe] if budget else [])
+        self.budget = budget
         self.base_url = base_url.rstrip("/")
         self.name = name
         self.tls = tls or TlsOptions()
@@ -489,6 +572,10 @@ class RetryingClient:
     def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         # Given on each request: a session's verify loses to REQUESTS_CA_BUNDLE in the environment.
         kwargs.setdefault("verify", self.tls.requests_verify)
+        if self.budget is not None:
+            wait = self.budget.delay()
+            if wait > 0:
+                self.sleep(min(wait, self.max_wait))
         if self._slots is None:
             return self.session().request(method, url, **kwargs)
         with self._slots:

@@ -2,6 +2,7 @@
 
 Waits are counted (the client's ``sleep`` records them), never timed.
 """
+import email.utils
 import logging
 import threading
 import time
@@ -11,7 +12,7 @@ import pytest
 import requests
 
 from airflow_provider_oomnitza.hooks.http_client import (
-    HttpError, RetryingClient, TokenAuth, TokenCache, fetch_in_order, reset_epoch_seconds,
+    HttpError, RateBudget, RetryingClient, TokenAuth, TokenCache, fetch_in_order, reset_epoch_seconds,
 )
 from tests.simulators.base import SimState, SimulatorThread, json_response, knobs, make_app
 
@@ -183,10 +184,67 @@ def test_ok_statuses_are_returned(server):
 
 def test_reset_epoch_hint():
     response = requests.Response()
+    response.status_code = 429
     response.headers["X-Rate-Limit-Reset"] = str(int(time.time()) + 5)
     assert 3.5 < reset_epoch_seconds("X-Rate-Limit-Reset")(response) <= 5
     response.headers["Retry-After"] = "1"
     assert reset_epoch_seconds("X-Rate-Limit-Reset")(response) == 1.0
+
+
+def test_reset_epoch_hint_is_measured_against_the_servers_date():
+    """A client clock an hour ahead of the server's would otherwise not wait at all."""
+    server_time = int(time.time()) - 3600
+    response = requests.Response()
+    response.status_code = 429
+    response.headers["Date"] = email.utils.formatdate(server_time, usegmt=True)
+    response.headers["X-Rate-Limit-Reset"] = f"{server_time + 30}, {server_time + 5}"  # two buckets: the first reset
+    assert reset_epoch_seconds("X-Rate-Limit-Reset")(response) == 5.0
+    assert reset_epoch_seconds("X-Rate-Limit-Reset", margin=1)(response) == 6.0
+    response.headers["Date"] = "not a date"  # then our own clock
+    assert reset_epoch_seconds("X-Rate-Limit-Reset")(response) == 0.0
+    response.status_code = 503  # a failure, not the limit: the client's own backoff
+    assert reset_epoch_seconds("X-Rate-Limit-Reset")(response) is None
+
+
+@pytest.fixture
+def budget_server():
+    """Answers with a budget of 10 requests per window: Remaining counts down, the reset is 9 s after Date."""
+    state = SimState()
+    app = make_app(state)
+    server_time = int(time.time()) - 7200  # the server's clock is off: only its Date says how far the reset is
+
+    async def data(request):
+        used = state.stats.by_path["/data"]
+        limit = int(request.query.get("limit", 10))
+        headers = {"Date": email.utils.formatdate(server_time, usegmt=True), "X-Rate-Limit-Limit": str(limit),
+                   "X-Rate-Limit-Remaining": str(max(0, 10 - used)), "X-Rate-Limit-Reset": str(server_time + 9)}
+        return json_response({"used": used}, headers=headers)
+
+    app.router.add_get("/data", data)
+    with SimulatorThread(app) as sim:
+        yield sim
+
+
+def test_rate_budget_spreads_the_last_requests_over_the_rest_of_the_window(budget_server):
+    waits: list[float] = []
+    budget = RateBudget(low=0.3, margin=1)
+    c = RetryingClient(budget_server.url, name="Test", budget=budget, sleep=waits.append)
+    for _ in range(11):
+        c.get_json("data")
+    # After Remaining 3, 2, 1, 0 (of 10): the 10 s to the reset shared by the requests left (+1).
+    assert waits == [pytest.approx(w, abs=0.3) for w in (10 / 4, 10 / 3, 10 / 2, 10 / 1)]
+    assert budget.waits == 4
+
+
+def test_rate_budget_ignores_a_limit_of_zero_and_answers_without_the_headers(budget_server, server):
+    waits: list[float] = []
+    c = RetryingClient(budget_server.url, name="Test", budget=RateBudget(), sleep=waits.append)
+    for _ in range(12):
+        c.get_json("data", params={"limit": 0})  # Okta's concurrency answers carry Limit 0
+    assert waits == []
+    plain = RetryingClient(server.url, name="Test", budget=RateBudget(), sleep=waits.append,
+                           auth=TokenAuth(TokenCache(Tokens("good"))))
+    assert plain.get_json("data")["ok"] and waits == []
 
 
 # ---- concurrency ----------------------------------------------------------------------------------
