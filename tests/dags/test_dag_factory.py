@@ -48,7 +48,8 @@ def test_one_dag_per_enabled_section_with_its_settings(ini):
     casper, mdm = bag.dags["casper_sync"], bag.dags["casper_MDM_sync"]
     assert casper.max_active_runs == 1
     assert casper.timetable.expression == "0 6 * * *" and mdm.timetable.expression == "0 0 * * *"
-    assert casper.tags == {"oomnitza", "casper", "assets"}
+    [fingerprint] = [t for t in casper.tags if t.startswith("ini:")]  # the section's (config/fingerprint.py)
+    assert casper.tags == {"oomnitza", "casper", "assets", fingerprint} and fingerprint not in mdm.tags
     assert set(casper.params.keys()) == {"testmode", "record_count", "save_data", "workers"}
     assert casper.params["record_count"] == 0 and casper.params["testmode"] is False
     assert [t.task_id for t in casper.tasks] == ["extract", "map", "push", "report"]
