@@ -18,6 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from airflow_provider_oomnitza.config.fingerprint import fingerprint_tag, section_fingerprint
 from airflow_provider_oomnitza.config.loader import Config, SectionConfig, load_config
 from airflow_provider_oomnitza.config.paths import default_ini_path
 from airflow_provider_oomnitza.config.types import brief, clip
@@ -159,7 +160,9 @@ def build_dag(config: Config, section: SectionConfig, ini_path: str, auto_regist
         catchup=False,
         max_active_runs=1,  # the original's --singleton
         auto_register=auto_register,  # False: a trial build (raise_config_errors) that must not become a DAG
-        tags={"oomnitza", section.type_name, section.source.record_type},
+        # ini:<fingerprint>: what tasks check their worker's INI against (config/fingerprint.py)
+        tags={"oomnitza", section.type_name, section.source.record_type,
+              fingerprint_tag(section_fingerprint(config, section))},
         doc_md=doc_markdown(config, section, ini_path),
         default_args={"owner": "oomnitza", "retries": oomnitza.retries,  # type: ignore[union-attr]
                       "retry_delay": timedelta(seconds=oomnitza.retry_delay)},  # type: ignore[union-attr]

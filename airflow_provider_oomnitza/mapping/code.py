@@ -39,6 +39,8 @@ class CompiledCode:
     code: types.CodeType
     # Warnings found while reading the body (e.g. ``record.asset_type`` on a dict).
     warnings: list[tuple[int, str]]
+    # The body as the INI holds it (for the section fingerprint, config/fingerprint.py).
+    source: str = ""
 
     def bind(self, helpers: dict[str, Any]) -> Callable:
         """A callable of this body whose globals hold ``helpers`` (LOG, converter, cae, ...)."""
@@ -82,7 +84,8 @@ def compile_body(name: str, args: tuple[str, ...], value: IniValue, filename: st
     code = next(c for c in module.co_consts if isinstance(c, types.CodeType))
     found = [(_ini_line(w.lineno, line_map), f"Python {w.category.__name__}: {w.message}")
              for w in caught if issubclass(w.category, SyntaxWarning)]
-    return CompiledCode(name, code, list(dict.fromkeys(found)) + _record_attribute_warnings(tree, line_map))
+    return CompiledCode(name, code, list(dict.fromkeys(found)) + _record_attribute_warnings(tree, line_map),
+                        value.value)
 
 
 def _ini_line(lineno: int | None, line_map: list[int]) -> int:

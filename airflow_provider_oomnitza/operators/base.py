@@ -4,12 +4,14 @@ from __future__ import annotations
 import functools
 import os
 import re
+import socket
 from typing import Any, Callable
 
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_oomnitza import __version__
+from airflow_provider_oomnitza.config.fingerprint import fingerprint_of_tags, section_fingerprint
 from airflow_provider_oomnitza.config.loader import Config, SectionConfig, load_config
 from airflow_provider_oomnitza.masking import mask
 from airflow_provider_oomnitza.storage import RunStorage
@@ -61,7 +63,9 @@ class OomnitzaSectionOperator(BaseOperator):
         self.ini_path = ini_path
 
     # -- config -----------------------------------------------------------------------------------
-    def load(self) -> tuple[Config, SectionConfig]:
+    def load(self, context: Any = None) -> tuple[Config, SectionConfig]:
+        """The section as the INI here holds it; with ``context``, also checked against the copy the DAG
+        processor read (``check_fingerprint``)."""
         config = load_config(self.ini_path)
         section = config.sections.get(self.section)
         if section is None:
@@ -71,7 +75,33 @@ class OomnitzaSectionOperator(BaseOperator):
         errors = section.errors + oomnitza_errors
         if errors:
             raise SectionConfigError("config errors:\n" + "\n".join(f"  {e}" for e in errors))
+        if context is not None:
+            self.check_fingerprint(config, section, context)
         return config, section
+
+    def check_fingerprint(self, config: Config, section: SectionConfig, context) -> None:
+        """Fail if this worker's INI differs from the DAG processor's for this section.
+
+        The DAG processor's fingerprint is the DAG's ``ini:`` tag, read from the metadata database
+        through the Task SDK (``ti.get_dag``): ``context["dag"]`` is this worker's own parse of the
+        DAG file, built from this worker's INI, so it would always agree.
+        """
+        ti = context.get("ti")
+        here = section_fingerprint(config, section)
+        stored = fingerprint_of_tags(ti.get_dag(ti.dag_id).tags) if ti is not None else None
+        if stored is None:
+            self.log.warning("The DAG carries no config.ini fingerprint (ini:... tag), so this worker's copy of "
+                             "%s cannot be compared with the DAG processor's; going on", self.ini_path)
+            return
+        if stored != here:
+            host = getattr(ti, "hostname", None) or socket.gethostname()
+            raise SectionConfigError(
+                f"{self.ini_path} on {host}: section [{section.name}] differs from the config.ini the DAG processor "
+                f"read (fingerprint here {here}, in the DAG {stored}), so this task would sync with other settings "
+                "than the DAG shows. Give every worker the same file as the DAG processor: inside the DAG bundle "
+                "or on a shared mount (docs/deployment.md, \"config.ini on every machine\"). If you just changed "
+                "it, wait for the DAG processor to re-parse, then start a new run."
+            )
 
     def settings_of(self, section: SectionConfig) -> dict[str, Any]:
         """The section's settings with secrets resolved (env_password, vault_keys), masked in logs."""

@@ -34,7 +34,7 @@ class OomnitzaExtractOperator(OomnitzaSectionOperator):
 
     @fails_fast
     def execute(self, context) -> list[dict[str, Any]]:
-        config, section = self.load()
+        config, section = self.load(context)
         for issue in config.warnings_for(section):  # where users look: the top of the first task's log
             self.log.warning("config.ini: %s", issue)
         params = self.run_params(context)

@@ -19,7 +19,7 @@ class OomnitzaMapOperator(OomnitzaChunkOperator):
 
     @fails_fast
     def execute(self, context) -> dict[str, Any]:
-        config, section = self.load()
+        config, section = self.load(context)
         storage = self.storage(context)
         index = self.chunk["chunk"]
         plan = storage.read_json("mappings.json")

@@ -25,7 +25,7 @@ class OomnitzaPushOperator(OomnitzaChunkOperator):
 
     @fails_fast
     def execute(self, context) -> dict[str, Any]:
-        config, section = self.load()
+        config, section = self.load(context)
         params = self.run_params(context)
         storage = self.storage(context)
         index = self.chunk["chunk"]

@@ -51,7 +51,7 @@ class OomnitzaReportOperator(OomnitzaSectionOperator):
 
     @fails_fast
     def execute(self, context) -> dict[str, Any]:
-        config, section = self.load()
+        config, section = self.load(context)
         params = self.run_params(context)
         storage = self.storage(context)
         if not storage.exists("extract.json"):
