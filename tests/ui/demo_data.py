@@ -15,15 +15,16 @@ from airflow_provider_oomnitza.dag_factory import dag_id_for
 from tests.conftest import REPO
 
 EXAMPLE = REPO / "airflow_provider_oomnitza" / "example"
-ASSETS = dag_id_for("csv_assets")
-USERS = dag_id_for("csv_users")
-JAMF = dag_id_for("casper.MDM")
+ASSETS = dag_id_for("csv_assets.uidemo")  # section names no other test uses (one Airflow DB)
+USERS = dag_id_for("csv_users.uidemo")
+JAMF = dag_id_for("casper.uidemo")
 
 
 def write_config(path: Path, oomnitza_url: str = "https://acme.oomnitza.com") -> Path:
     template = (EXAMPLE / "config.ini").read_text()
     text = template.format(sandbox_url=oomnitza_url, example_dir=EXAMPLE)
-    text += ("\n[casper.MDM]\nenable = true\nurl = https://jss.example.com\nusername = reader\n"
+    text = text.replace("[csv_assets]", "[csv_assets.uidemo]").replace("[csv_users]", "[csv_users.uidemo]")
+    text += ("\n[casper.uidemo]\nenable = true\nurl = https://jss.example.com\nusername = reader\n"
              "password = not-used-in-this-test\nsync_field = SERIAL_NUMBER\nsync_type = computers\n"
              'mapping.SERIAL_NUMBER = {"source": "general.serial_number"}\n')
     path.write_text(text)
