@@ -12,8 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from airflow_provider_oomnitza.bulk import portion_for_run
 from airflow_provider_oomnitza.dag_factory import dag_id_for
+from airflow_provider_oomnitza.operators.runs import run_portion
+from airflow_provider_oomnitza.storage import RunStorage
 from airflow_provider_oomnitza.webhooks.events import COMPUTER_EVENTS
 from airflow_provider_oomnitza.webhooks.pending import PendingEvents
 from tests.simulators.jamf import JamfState
@@ -55,7 +56,8 @@ def settled(live) -> bool:
 
 def serials_pushed(live, run) -> list[str]:
     """The serial numbers a run pushed, one entry per record, from the sandbox's run log of its portion."""
-    rows = live.run_log(portion_for_run(DAG_ID, run["dag_run_id"]))
+    storage = RunStorage(DAG_ID, run["dag_run_id"], base_url=f"file://{live.tmp / 'runs'}")
+    rows = live.run_log(run_portion(storage, DAG_ID, run["dag_run_id"]))  # the portion the run recorded
     return [row["key"]["SERIAL_NUMBER"] if isinstance(row["key"], dict) else row["key"] for row in rows]
 
 

@@ -115,7 +115,7 @@ def test_a_webhook_run_takes_every_pending_event_once_per_device_and_clears_only
     broken.write_text("{not json")
     h = FakeHook()
     list(device_records(h, "casper", context("asset_triggered"), storage))
-    assert h.asked == ["5", "7", "C02XK1ABJGH5"]
+    assert sorted(h.asked) == ["5", "7", "C02XK1ABJGH5"]  # each device once (events of one millisecond: any order)
     taken = storage.read_json(CONSUMED)["files"]
     assert len(taken) == 6 and broken.name in taken
     late = pending.add({"device_key": "8"})  # arrives while the run works
