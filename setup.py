@@ -24,6 +24,7 @@ setup(
     install_requires=[
         "apache-airflow>=3.3",  # later minor releases too; CI runs on the version installed
         "apache-airflow-providers-http>=6.3",  # OomnitzaHook is an HttpHook
+        "apache-airflow-providers-hashicorp>=4.3",  # VaultHook for vault_keys, and Airflow's Vault secrets backend
         "requests>=2.32",
         "certifi",  # the default CA bundle of hooks/tls.py (requests' own)
         "tenacity>=9",
