@@ -11,7 +11,7 @@ from airflow.providers.common.sql.hooks.sql import DbApiHook
 from airflow.providers.odbc.hooks.odbc import OdbcHook
 
 from airflow_provider_oomnitza.hooks.errors import SourceConfigError
-from airflow_provider_oomnitza.hooks.sccm import SccmConfigError, SccmHook, odbc_value, pick_driver
+from airflow_provider_oomnitza.hooks.sccm import SccmConfigError, SccmError, SccmHook, odbc_value, pick_driver
 from airflow_provider_oomnitza.hooks.sccm_queries import HARDWARE, QUERIES, SOFTWARE
 from airflow_provider_oomnitza.sources.base import SourceNeeds
 from tests.servers.fixtures import sccm_database  # noqa: F401 - the shared site database (3000 machines)
@@ -231,3 +231,35 @@ def test_sql_server_authentication_needs_a_login_and_windows_does_not(sccm_datab
     with pytest.raises(SourceConfigError, match=r"\[sccm\] .*password: missing required setting"):
         hook(sccm_database, password="").settings
     assert hook(sccm_database, authentication="Windows", username="", password="").settings.username == ""
+
+
+@pytest.mark.parametrize("state, text, kind, says", [
+    ("28000", "[Microsoft][ODBC Driver 18 for SQL Server][SQL Server]Login failed for user 'svc'. (18456)",
+     SccmConfigError, "refused: [28000] [Microsoft][ODBC Driver 18 for SQL Server][SQL Server]Login failed"),
+    ("42000", "[SQL Server]Cannot open database \"CM_XYZ\" requested by the login. The login failed. (4060)",
+     SccmConfigError, "refused: "),
+    ("IM002", "[unixODBC][Driver Manager]Data source name not found and no default driver specified",
+     SccmConfigError, "the ODBC driver cannot be loaded"),
+    ("08001", "[Microsoft][ODBC Driver 18 for SQL Server]TCP Provider: Error code 0x2749 (10057)",
+     SccmError, "[08001] [Microsoft]"),
+    ("HYT00", "[Microsoft][ODBC Driver 18 for SQL Server]Query timeout expired (0)", SccmError, "[HYT00]"),
+])
+def test_sql_server_errors_are_told_apart_by_what_a_retry_can_do(sccm_database, state, text, kind, says):
+    """SQL Server's SQLSTATEs and wording, which PostgreSQL cannot produce: a refusal fails at once
+    (SourceConfigError), an unreachable server or a timeout may be retried by Airflow."""
+    import pyodbc
+
+    h = hook(sccm_database)
+    error = h._error(pyodbc.Error(state, f"[{state}] {text} with {SECRET} repeated"), "connect")
+    assert type(error) is kind and says in str(error)
+    assert isinstance(error, SourceConfigError) == (kind is SccmConfigError)
+    assert SECRET not in str(error) and "with *** repeated" in str(error)
+
+
+def test_a_query_error_on_sql_server_names_the_site_database(sccm_database):
+    import pyodbc
+
+    error = hook(sccm_database)._error(
+        pyodbc.ProgrammingError("42S02", "[42S02] [SQL Server]Invalid object name 'dbo.v_GS_COMPUTER_SYSTEM'. (208)"),
+        "hardware query")
+    assert isinstance(error, SccmConfigError) and "is database the ConfigMgr site database" in str(error)
