@@ -44,7 +44,7 @@ MS_DRIVER = re.compile(r"ODBC Driver (\d+) for SQL Server")
 FALLBACK_DRIVERS = ("FreeTDS", "SQL Server")  # FreeTDS (Linux), the legacy driver (Windows)
 # Extra keys that are settings or OdbcHook options, not ODBC keywords.
 NOT_KEYWORDS = {"driver", "dsn", "connect_kwargs", "sqlalchemy_scheme", "placeholder", "authentication",
-                "sync_field", *TLS_FIELDS}
+                *TLS_FIELDS}
 # What a refused login or a wrong database looks like (SQL Server / FreeTDS / psqlODBC wording).
 REFUSED = re.compile(r"login failed|authentication failed|role \".*\" does not exist|cannot open database"
                      r"|database \".*\" does not exist|sspi|kerberos|gssapi|untrusted domain", re.I)
