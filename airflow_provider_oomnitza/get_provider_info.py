@@ -108,6 +108,23 @@ CONNECTION_TYPES = [
     # -- ldap connection type --
     # -- end ldap --
     # -- sccm connection type --
+    # An OdbcHook's form: host/port, schema = database, login/password; Extra holds more ODBC keywords.
+    _connection("sccm", "sccm.SccmHook", "Microsoft SCCM (ConfigMgr)", hidden=[],
+                relabeling={"host": "SQL Server (host or host\\instance)", "schema": "Site database (CM_<site code>)",
+                            "login": "SQL login (empty with Windows authentication)",
+                            "password": "Password (empty with Windows authentication)"},
+                placeholders={"host": "sccm-sql.example.com", "schema": "CM_ABC", "port": "1433",
+                              "extra": '{"ApplicationIntent": "ReadOnly"}'},
+                fields={"authentication": {"label": "Authentication",
+                                           "description": "SQL Server (login and password) or Windows (the worker's "
+                                                          "Kerberos ticket: Trusted_Connection=yes).",
+                                           "schema": {"type": ["string", "null"],
+                                                      "enum": ["SQL Server", "Windows", None],
+                                                      "default": "SQL Server"}},
+                        "driver": {"label": "ODBC driver",
+                                   "description": "As unixODBC lists it (odbcinst -q -d); empty: the newest ODBC "
+                                                  "Driver N for SQL Server, else FreeTDS.",
+                                   "schema": OPTIONAL_TEXT}}),
     # -- end sccm --
     # -- jasper connection type --
     # -- end jasper --
@@ -151,6 +168,7 @@ def get_provider_info() -> dict:
                 # -- ldap hook --
                 # -- end ldap --
                 # -- sccm hook --
+                "airflow_provider_oomnitza.hooks.sccm",
                 # -- end sccm --
                 # -- jasper hook --
                 # -- end jasper --
