@@ -11,6 +11,7 @@ import pytest
 
 from airflow_provider_oomnitza.hooks.errors import SourceConfigError
 from airflow_provider_oomnitza.hooks.ldap import LdapAssetsHook, LdapError, LdapHook
+from airflow_provider_oomnitza.mapping.converters import ldap_timestamp
 from airflow_provider_oomnitza.sources.base import SourceNeeds
 from tests.servers import ldap_data as ld
 from tests.servers.fixtures import slapd_server  # noqa: F401
@@ -94,6 +95,9 @@ def test_ad_values_become_useful_text_on_real_entries(slapd_server):
                 seen["never" if raw[name][0] else "zero"] += 1
             else:
                 assert ld.filetime(parse_iso(record[name])) == raw[name][0]
+                # a config written for the original (converter ldap_timestamp) gets the same epoch seconds
+                assert ldap_timestamp(None, record, record[name], {}, None) == \
+                    ldap_timestamp(None, {}, raw[name][0], {}, None)
         assert ld.generalized_time(parse_iso(record["whenCreated"])) == raw["whenCreated"][0]
         assert record.get("memberOf", []) == raw.get("memberOf", [])  # a list, even of one
         assert record["cn"] == raw["cn"][0] and record["sn"] == raw["sn"][0]
