@@ -305,7 +305,9 @@ class LdapHook(SourceHook):
                                     f"{self.page_size} entries were asked for)")
         if code in (50, 87, 4, 12):  # access, filter, size limit without paging, paging unsupported
             key = "filter" if code == 87 else "username" if code == 50 else "protocol_version"
-            raise SourceConfigError(f"{self.where} {key}: LDAP {what} at {self.url}: {detail}")
+            hint = ("; the server stopped at its size limit: reading more needs paged results, which need "
+                    "protocol_version = 3 and a server that supports them" if code in (4, 12) else "")
+            raise SourceConfigError(f"{self.where} {key}: LDAP {what} at {self.url}: {detail}{hint}")
         raise LdapError(f"{self.where} LDAP {what} at {self.url}: {detail}")
 
     def search(self, base: str, filter_: str, attributes: list[str] | str, *, scope: str = "SUBTREE",
