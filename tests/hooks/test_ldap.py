@@ -51,9 +51,15 @@ def by_dn(server):
 
 # ---- paging -------------------------------------------------------------------------------------------
 
-def test_every_person_past_the_size_limit_in_pages(slapd_server):
+@pytest.fixture(scope="module")
+def everyone(slapd_server):
+    """Every person, whole records, read once for the tests that look at all of them."""
     h = hook(slapd_server)
-    records = list(h.records())
+    return h, list(h.records())
+
+
+def test_every_person_past_the_size_limit_in_pages(slapd_server, everyone):
+    h, records = everyone
     people = slapd_server.directory.under(ld.PEOPLE_OU, "person")
     assert len(people) > slapd_server.size_limit  # an unpaged search would stop at the limit
     assert dns(records) == expected_dns(people)  # each once
@@ -73,8 +79,8 @@ def parse_iso(text):
     return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
 
 
-def test_ad_values_become_useful_text_on_real_entries(slapd_server):
-    records = list(hook(slapd_server).records())
+def test_ad_values_become_useful_text_on_real_entries(slapd_server, everyone):
+    _, records = everyone
     entries = by_dn(slapd_server)
     seen = {"never": 0, "zero": 0, "disabled": 0, "non_ascii": 0}
     for record in records:
@@ -147,10 +153,11 @@ def test_whole_records_ask_for_everything(slapd_server):
 
 def test_sections_by_ou_or_filter_give_disjoint_sets(slapd_server):
     directory = slapd_server.directory
-    contractors = dns(hook(slapd_server, base_dn=ld.CONTRACTORS_OU).records())
+    needs = SourceNeeds(frozenset({"cn"}), whole_records=False)
+    contractors = dns(hook(slapd_server, needs, base_dn=ld.CONTRACTORS_OU).records())
     assert contractors == expected_dns(directory.under(ld.CONTRACTORS_OU, "person"))
-    disabled = dns(hook(slapd_server, filter=f"(&{USERS}{DISABLED})").records())
-    enabled = dns(hook(slapd_server, filter=f"(&{USERS}(!{DISABLED}))").records())
+    disabled = dns(hook(slapd_server, needs, filter=f"(&{USERS}{DISABLED})").records())
+    enabled = dns(hook(slapd_server, needs, filter=f"(&{USERS}(!{DISABLED}))").records())
     assert disabled and enabled and not set(disabled) & set(enabled)
     assert sorted(disabled + enabled) == expected_dns(directory.under(ld.PEOPLE_OU, "person"))
     assert disabled == expected_dns(e for e in directory.under(ld.PEOPLE_OU, "person") if e.disabled)
@@ -292,3 +299,8 @@ def test_a_connection_gives_url_bind_and_search(slapd_server, monkeypatch):
                                                             "extra": {"base_dn": ld.BASE_DN}}))
     ok, message = LdapHook(ldap_conn_id="ldap_bad").test_connection()
     assert not ok and "invalidCredentials (49)" in message and message.startswith("connection 'ldap_bad' password:")
+
+
+def test_ldap_v2_refused_by_the_server_names_protocol_version(slapd_server):
+    with pytest.raises(SourceConfigError, match=r"^\[ldap\] protocol_version: LDAP bind .*protocolError \(2\)"):
+        hook(slapd_server, protocol_version=2).check()
