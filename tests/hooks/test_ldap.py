@@ -304,3 +304,16 @@ def test_a_connection_gives_url_bind_and_search(slapd_server, monkeypatch):
 def test_ldap_v2_refused_by_the_server_names_protocol_version(slapd_server):
     with pytest.raises(SourceConfigError, match=r"^\[ldap\] protocol_version: LDAP bind .*protocolError \(2\)"):
         hook(slapd_server, protocol_version=2).check()
+
+
+def test_ad_bind_refusals_say_what_the_data_code_means():
+    h = LdapHook({"url": "ldaps://dc1.example.com", "username": "svc@example.com", "password": "x",
+                  "base_dn": "DC=example,DC=com", "default_role": 1, "default_position": "E"}, section="ldap.AD")
+    ad = "80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data 533, v2580"
+    error = h._bind_error({"result": 49, "description": "invalidCredentials", "message": ad})
+    assert isinstance(error, SourceConfigError)
+    assert str(error) == (f"[ldap.AD] password: ldaps://dc1.example.com refused the bind as 'svc@example.com': "
+                          f"invalidCredentials (49): {ad}; AD says: account disabled; check username (a DN, "
+                          "user@domain or DOMAIN\\user) and password")
+    busy = h._bind_error({"result": 51, "description": "busy", "message": ""})
+    assert isinstance(busy, LdapError) and not isinstance(busy, SourceConfigError)
