@@ -355,14 +355,23 @@ class LdapHook(SourceHook):
         groups = list(s.groups_dn) or ([s.group_dn] if s.group_dn else [])
         entries = self._members(groups, attributes) if groups else self.search(s.base_dn, s.filter, attributes)
         count = 0
-        for entry in entries:
-            record, problems = record_of(entry["dn"], entry.get("raw_attributes") or {}, names)
-            for problem in problems:
-                self.report(f"{self.where} {problem}")
-            count += 1
-            yield record
+        try:
+            for entry in entries:
+                record, problems = record_of(entry["dn"], entry.get("raw_attributes") or {}, names)
+                for problem in problems:
+                    self.report(f"{self.where} {problem}")
+                count += 1
+                yield record
+        finally:
+            self.close()
         self.log.info("LDAP %s: %d entries in %d request(s)%s", self.url, count, self.pages,
                       f" from {len(groups)} group(s)" if groups else "")
+
+    def close(self) -> None:
+        """Unbind (the next ``get_conn()`` binds again)."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.unbind()
 
     def _members(self, groups: Iterable[str], attributes: list[str] | str) -> Iterator[dict]:
         """The entries of the groups' members, each once."""

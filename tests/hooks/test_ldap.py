@@ -317,3 +317,28 @@ def test_ad_bind_refusals_say_what_the_data_code_means():
                           "user@domain or DOMAIN\\user) and password")
     busy = h._bind_error({"result": 51, "description": "busy", "message": ""})
     assert isinstance(busy, LdapError) and not isinstance(busy, SourceConfigError)
+
+
+def test_records_unbind_when_done_or_stopped(slapd_server):
+    h = hook(slapd_server, base_dn=ld.INTERNS_OU)
+    records = h.records()
+    next(records)
+    conn = h.get_conn()
+    assert conn.bound
+    records.close()  # a consumer that stops early
+    assert conn.closed and h._conn is None
+    assert len(list(h.records())) == len(slapd_server.directory.under(ld.INTERNS_OU, "person"))
+    assert h._conn is None
+
+
+def test_airflow_connections_test_with_an_ldap_connection(slapd_server, tmp_path):
+    """The UI's Test button / ``airflow connections test``: the provider's ldap type, its form fields in extra
+    (without ``cacert_file`` the LDAPS bind fails: the CA in the extra was used)."""
+    from tests.test_provider_info import airflow
+
+    conn = {"conn_type": "ldap", "host": slapd_server.ldaps_url, "login": slapd_server.bind_dn,
+            "password": slapd_server.bind_password,
+            "extra": {"base_dn": ld.BASE_DN, "cacert_file": slapd_server.ca_cert_file}}
+    env = {"AIRFLOW__CORE__TEST_CONNECTION": "Enabled", "AIRFLOW_CONN_UNDER_TEST": json.dumps(conn)}
+    out = airflow("connections", "test", "under_test", home=tmp_path, env=env)
+    assert "Connection success!" in out and slapd_server.bind_password not in out
