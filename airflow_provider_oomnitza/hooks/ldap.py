@@ -199,10 +199,9 @@ class LdapHook(SourceHook):
 
     def values_from_connection(self, conn_id: str) -> dict[str, Any]:
         values = super().values_from_connection(conn_id)
-        host = self.get_connection(conn_id).host or ""
-        if host and "://" not in host:  # the base reads a bare host as https://
-            port = self.get_connection(conn_id).port
-            values["url"] = f"ldap://{host}" + (f":{port}" if port else "")
+        conn = self.get_connection(conn_id)
+        if conn.host and "://" not in conn.host:  # the base reads a bare host as https://
+            values["url"] = f"ldap://{conn.host}" + (f":{conn.port}" if conn.port else "")
         return values
 
     # -- connection -------------------------------------------------------------------------------
