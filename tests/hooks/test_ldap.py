@@ -6,6 +6,7 @@ import itertools
 import json
 import math
 import re
+import uuid
 
 import pytest
 
@@ -87,7 +88,7 @@ def test_ad_values_become_useful_text_on_real_entries(slapd_server, everyone):
         entry = entries[norm(record["dn"])]
         raw = entry.attributes
         assert record["objectGUID"] == ld.guid_string(raw["objectGUID"][0])
-        assert record["objectGUID"] == str(__import__("uuid").UUID(record["objectGUID"]))  # the standard form
+        assert record["objectGUID"] == str(uuid.UUID(record["objectGUID"]))  # the standard form
         assert ld.sid_bytes(record["objectSid"]) == raw["objectSid"][0]
         assert record["objectSid"].startswith(slapd_server.directory.domain_sid + "-")
         assert record["userAccountControl"] == raw["userAccountControl"][0]
