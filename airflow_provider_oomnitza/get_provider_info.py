@@ -106,6 +106,20 @@ CONNECTION_TYPES = [
                 placeholders={"host": "https://api.bamboohr.com", "login": "acme"}),
     # -- end bamboohr --
     # -- ldap connection type --
+    _connection("ldap", "ldap.LdapHook", "LDAP / Active Directory", hidden=["schema", "extra"],
+                relabeling={"host": "LDAP URL (ldap:// or ldaps://)", "login": "Bind DN (or anonymous)",
+                            "password": "Bind password"},
+                placeholders={"host": "ldaps://dc1.example.com:636",
+                              "login": "CN=svc-oomnitza,OU=Service,DC=example,DC=com"},
+                fields={"base_dn": {"label": "Base DN", "description": "Where the search starts.",
+                                    "schema": OPTIONAL_TEXT},
+                        "filter": {"label": "Search filter", "description": "Default (objectClass=*).",
+                                   "schema": OPTIONAL_TEXT},
+                        "protocol_version": {"label": "LDAP protocol version",
+                                             "schema": {"type": ["integer", "null"], "enum": [2, 3, None],
+                                                        "default": 3}},
+                        "start_tls": {"label": "StartTLS", "description": "Upgrade an ldap:// connection to TLS.",
+                                      "schema": {"type": ["boolean", "null"], "default": False}}}),
     # -- end ldap --
     # -- sccm connection type --
     # An OdbcHook's form: host/port, schema = database, login/password; Extra holds more ODBC keywords.
@@ -166,6 +180,7 @@ def get_provider_info() -> dict:
                 "airflow_provider_oomnitza.hooks.bamboohr",
                 # -- end bamboohr --
                 # -- ldap hook --
+                "airflow_provider_oomnitza.hooks.ldap",
                 # -- end ldap --
                 # -- sccm hook --
                 "airflow_provider_oomnitza.hooks.sccm",
