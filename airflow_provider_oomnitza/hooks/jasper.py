@@ -214,7 +214,11 @@ class JasperHook(SourceHook):
         """One Terminal operation with the request header fields; None for a fault in ``ok_faults``."""
         from zeep.exceptions import Fault, TransportError
 
-        method = getattr(self.service, operation)
+        try:
+            method = getattr(self.service, operation)
+        except AttributeError:
+            raise SourceConfigError(f"{self.where} wsdl_path: the WSDL's service has no {operation} operation; "
+                                    "expected Control Center's Terminal WSDL") from None
         key = self.settings.api_token.get_secret_value()
         what = f"{operation} at {self.address}"
 

@@ -221,6 +221,12 @@ def test_a_missing_wsdl_file_or_url_is_a_settings_error(sim, tmp_path):
     not_wsdl.write_text("<html><body>Sign in</body></html>")
     with pytest.raises(SourceConfigError, match=r"^\[jasper\] wsdl_path: .*page.wsdl has no Terminal service"):
         hook(sim, wsdl_path=str(not_wsdl)).check()
+    other = tmp_path / "Other.wsdl"  # a WSDL of another service: no GetModifiedTerminals operation
+    other.write_text(js.WSDL_PATH.read_text().replace('operation name="GetModifiedTerminals"',
+                                                      'operation name="GetSessionInfo"'))
+    (tmp_path / "JasperAPI.xsd").write_bytes((js.WSDL_DIR / "JasperAPI.xsd").read_bytes())
+    with pytest.raises(SourceConfigError, match=r"^\[jasper\] wsdl_path: .* has no GetModifiedTerminals operation"):
+        hook(sim, wsdl_path=str(other), service_url=sim.url + js.SERVICE_PATH).check()
 
 
 def test_tls_with_a_private_ca(tmp_path):
