@@ -141,6 +141,15 @@ CONNECTION_TYPES = [
                                    "schema": OPTIONAL_TEXT}}),
     # -- end sccm --
     # -- jasper connection type --
+    _connection("jasper", "jasper.JasperHook", "Jasper (Cisco Control Center)", hidden=["schema", "port", "extra"],
+                relabeling={"host": "Terminal WSDL URL", "login": "API username", "password": "Password"},
+                placeholders={"host": "https://api.jasperwireless.com/ws/schema/Terminal.wsdl"},
+                fields={"api_token": {"label": "API license key", "description": "Sent as licenseKey in every call.",
+                                      "schema": SECRET},
+                        "service_url": {"label": "Service address",
+                                        "description": "The Terminal service (https://<host>/ws/service/terminal); "
+                                                       "empty: the address the WSDL names.",
+                                        "schema": OPTIONAL_TEXT}}),
     # -- end jasper --
     # -- chef connection type --
     # -- end chef --
@@ -186,6 +195,7 @@ def get_provider_info() -> dict:
                 "airflow_provider_oomnitza.hooks.sccm",
                 # -- end sccm --
                 # -- jasper hook --
+                "airflow_provider_oomnitza.hooks.jasper",
                 # -- end jasper --
                 # -- chef hook --
                 # -- end chef --

@@ -44,6 +44,10 @@ class SourceHook(BaseHook):
     connection_fields: ClassVar[dict[str, str]] = {"host": "url", "login": "username", "password": "password"}
     extra_fields: ClassVar[tuple[str, ...]] = TLS_FIELDS
 
+    # Incremental sources read only what changed after ``records(since=...)``; once read to the end,
+    # ``watermark`` is the ``since`` of the next run. The extract and report tasks keep it (``state.py``).
+    incremental: ClassVar[bool] = False
+
     # Retry policy of every call (tests lower these).
     timeout: float = 60.0
     max_attempts: int = 8

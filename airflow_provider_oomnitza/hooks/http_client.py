@@ -240,8 +240,10 @@ def _retryable(exc: BaseException) -> bool:
 
 
 def retrying(*, max_attempts: int, max_wait: float, log: Any, hint: WaitHint = retry_after_seconds,
-             what: str = "call", sleep: Callable[[float], None] = time.sleep) -> tenacity.Retrying:
-    """The retry policy: RetryableResponse and connection errors, backoff or the server's hint; one
+             what: str = "call", sleep: Callable[[float], None] = time.sleep,
+             retry_also: Callable[[BaseException], bool] | None = None) -> tenacity.Retrying:
+    """The retry policy: RetryableResponse and connection errors (and what ``retry_also`` accepts: a
+    client that is not requests-based, such as SOAP faults), backoff or the server's hint; one
     WARNING line per failed attempt (what failed, attempt n of m, the next wait)."""
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
@@ -253,7 +255,7 @@ def retrying(*, max_attempts: int, max_wait: float, log: Any, hint: WaitHint = r
     return tenacity.Retrying(
         stop=tenacity.stop_after_attempt(max_attempts),
         wait=_WaitHint(hint, tenacity.wait_exponential_jitter(multiplier=0.5, max=max_wait), max_wait),
-        retry=tenacity.retry_if_exception(_retryable),
+        retry=tenacity.retry_if_exception(lambda exc: _retryable(exc) or bool(retry_also and retry_also(exc))),
         before_sleep=before_sleep,
         sleep=sleep,
         reraise=True,
