@@ -112,6 +112,14 @@ CONNECTION_TYPES = [
     # -- jasper connection type --
     # -- end jasper --
     # -- chef connection type --
+    _connection("chef", "chef.ChefHook", "Chef Infra Server", hidden=["schema", "port", "extra"],
+                relabeling={"host": "Chef server URL with organization", "login": "Client (or user) name",
+                            "password": "Private key (PEM text; empty with a key file)"},
+                placeholders={"host": "https://chef-server/organizations/ORG"},
+                fields={"key_file": {"label": "Private key file",
+                                     "description": "Path of the client's PEM key on every worker, instead of "
+                                                    "the key in Password.",
+                                     "schema": OPTIONAL_TEXT}}),
     # -- end chef --
 ]
 
@@ -155,6 +163,7 @@ def get_provider_info() -> dict:
                 # -- jasper hook --
                 # -- end jasper --
                 # -- chef hook --
+                "airflow_provider_oomnitza.hooks.chef",
                 # -- end chef --
             ]},
         ],
