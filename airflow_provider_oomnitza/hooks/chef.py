@@ -160,7 +160,8 @@ class ChefAuthError(RefusedCredentials):
 
 
 class ChefSettingsError(SourceConfigError, HttpError):
-    """The URL names no organization, or the server speaks no API version this hook does: fails at once."""
+    """The URL leads to no organization (404), or the server speaks no API version this hook does (406): fails
+    at once."""
 
     def __init__(self, message: str, status: int | None = None, response: requests.Response | None = None):
         HttpError.__init__(self, message, status, response)
@@ -253,7 +254,7 @@ class ChefHook(SourceHook):
         full = f"{self.where} Chef {what} at {self.url}: {text}" + (f"; {hint}" if hint else "")
         if exc.status in (401, 403):
             return ChefAuthError(full, exc.status, response)
-        if exc.status == 406 or (exc.status == 404 and "organization" in message):
+        if exc.status in (404, 406):  # no such organization or API: asking again cannot help
             return ChefSettingsError(full, exc.status, response)
         return ChefError(full, exc.status, response)
 
