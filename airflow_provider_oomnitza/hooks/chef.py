@@ -7,10 +7,13 @@ requires (``ChefAuth``, protocol 1.3: RSASSA-PKCS1-v1_5 with SHA-256 over the ca
 The server refuses a signature more than 15 minutes off its clock: that error says by how much
 the worker's clock is off. A refused key, client or organization fails the task at once.
 
-Listing: ``GET search/node?q=*:*&rows=200&start=N``. The first page says how many nodes there
-are (``total``); the others are read a few at a time, ``start`` += ``rows`` while ``start`` is
-below the latest ``total``. Chef Server returns nodes in object-id order (it ignores ``sort``), so
-pages line up; a node seen twice (the inventory changed between pages) is yielded once.
+Listing: a partial search, ``POST search/node?q=*:*&rows=1000&start=N`` with the attributes
+records read (``hooks/chef_records.py``), or, when ``attribute_extension`` reads what partial
+search cannot give, ``GET search/node?q=*:*&rows=200&start=N`` (whole nodes). The first page
+says how many nodes there are (``total``); the others are read a few at a time, ``start`` +=
+``rows`` while ``start`` is below the latest ``total``. Chef Server returns nodes in object-id
+order (it ignores ``sort``), so pages line up; a node seen twice (the inventory changed between
+pages) is yielded once.
 
 Records: ``{"hardware": {...}}`` (``hooks/chef_records.py``), one per node, streamed.
 
@@ -23,6 +26,7 @@ import base64
 import calendar
 import email.utils
 import hashlib
+import json
 import re
 import time
 from functools import partial
@@ -35,13 +39,17 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from airflow_provider_oomnitza.hooks.base import TLS_FIELDS, SourceHook
-from airflow_provider_oomnitza.hooks.chef_records import node_record
+from airflow_provider_oomnitza.hooks.chef_records import (
+    node_from_partial, node_record, partial_search_body, partial_search_problem,
+)
 from airflow_provider_oomnitza.hooks.errors import HttpError, RefusedCredentials, SourceConfigError
 from airflow_provider_oomnitza.hooks.http_client import RetryingClient, fetch_in_order
 from airflow_provider_oomnitza.masking import mask
 from airflow_provider_oomnitza.sources.chef import ChefSettings
 
 SEARCH = "search/node"
+PARTIAL_ROWS = 1000  # a partial search row is a few hundred bytes
+FULL_ROWS = 200  # a whole node is tens or hundreds of kB (Ohai's packages, network, languages...)
 SIGN_VERSION = "1.3"
 SERVER_API_VERSION = 1  # Chef Infra Server 12.4 and later
 CHEF_VERSION = "18.5.0"  # X-Chef-Version: the Chef client release whose answer format is wanted
@@ -177,7 +185,8 @@ class ChefHook(SourceHook):
     settings_model = ChefSettings
     connection_fields = {"host": "url", "login": "client", "password": "client_key"}
     extra_fields = ("key_file", *TLS_FIELDS)
-    rows = 200  # nodes per search page (full node objects are large)
+    partial_search = True  # ask for only the attributes records read
+    rows: int | None = None  # nodes per search page; None: PARTIAL_ROWS or FULL_ROWS
     workers = 4  # search pages in flight at once
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -258,9 +267,9 @@ class ChefHook(SourceHook):
             return ChefSettingsError(full, exc.status, response)
         return ChefError(full, exc.status, response)
 
-    def _get(self, path: str, what: str, **kwargs: Any) -> requests.Response:
+    def _call(self, method: str, path: str, what: str, **kwargs: Any) -> requests.Response:
         try:
-            return self.client.request("GET", path, **kwargs)
+            return self.client.request(method, path, **kwargs)
         except HttpError as exc:
             raise self._error(exc, what) from None
 
@@ -277,10 +286,16 @@ class ChefHook(SourceHook):
         return body
 
     # -- listing ----------------------------------------------------------------------------------
-    def search_page(self, start: int, rows: int | None = None) -> list[dict]:
-        """One page of the node search; ``self.total`` becomes the count it reports."""
-        what = f"node search (start {start})"
-        response = self._get(SEARCH, what, params={"q": "*:*", "rows": rows or self.rows, "start": start})
+    def search_page(self, start: int, rows: int, partial_body: dict | None = None) -> list[dict]:
+        """One page of the node search (a partial search with ``partial_body``); ``self.total`` becomes the
+        count it reports."""
+        what = f"{'partial ' if partial_body else ''}node search (start {start})"
+        params = {"q": "*:*", "rows": rows, "start": start}
+        if partial_body is None:
+            response = self._call("GET", SEARCH, what, params=params)
+        else:
+            response = self._call("POST", SEARCH, what, params=params, data=json.dumps(partial_body).encode(),
+                                  headers={"Content-Type": "application/json"})
         body = self._json(response, what)
         total, nodes = body.get("total"), body.get("rows")
         if not isinstance(total, int) or not isinstance(nodes, list):
@@ -289,24 +304,37 @@ class ChefHook(SourceHook):
         self.total = total
         return nodes
 
-    def pages(self) -> Iterator[list[dict]]:
+    def pages(self, rows: int, partial_body: dict | None = None) -> Iterator[list[dict]]:
         """Every page of the search: the first, then the rest ``workers`` at a time while ``start`` < total."""
-        yield self.search_page(0)
+        yield self.search_page(0, rows, partial_body)
 
         def calls() -> Iterator[Any]:
-            start = self.rows
+            start = rows
             while self.total is not None and start < self.total:  # the latest total: it may change
-                yield partial(self.search_page, start)
-                start += self.rows
+                yield partial(self.search_page, start, rows, partial_body)
+                start += rows
 
         yield from fetch_in_order(calls(), workers=self.workers, name="chef")
+
+    def search_plan(self) -> tuple[int, dict | None]:
+        """``(rows, partial search body or None)``: only the attributes records read, unless
+        ``attribute_extension`` reads what partial search cannot give (then whole nodes, said once)."""
+        extension = self.settings.attribute_extension
+        problem = partial_search_problem(extension) if self.partial_search else "partial search is off"
+        if problem:
+            self.log.info("Chef: reading whole nodes (%s)", problem)
+            return self.rows or FULL_ROWS, None
+        return self.rows or PARTIAL_ROWS, partial_search_body(extension)
 
     def records(self) -> Iterator[dict]:
         extension = self.settings.attribute_extension
         seen: set[str] = set()
         count = again = no_serial = 0
-        for nodes in self.pages():
-            for node in nodes:
+        rows, body = self.search_plan()
+        for nodes in self.pages(rows, body):
+            for row in nodes:
+                node = node_from_partial(row["data"], body) if body and isinstance(row, dict) and isinstance(
+                    row.get("data"), dict) else row
                 name = node.get("name") if isinstance(node, dict) else None
                 if not isinstance(name, str) or not name:
                     self.report(f"Chef node search: an entry that is not a node ({str(node)[:80]!r}); skipped")
@@ -327,7 +355,7 @@ class ChefHook(SourceHook):
                              self.settings.client)
 
     def check(self) -> str:
-        self.search_page(0, rows=1)
+        self.search_page(0, 1)
         return (f"Connected to Chef Infra Server at {self.url} as {self.settings.client.strip()!r}: "
                 f"{self.total} nodes")
 

@@ -10,12 +10,14 @@ from tests.simulators.base import SimulatorThread, knobs
 
 NOW = 1_790_000_000.0
 DAG_ID = "chef_sync"
-N_NODES = 260  # two pages of 200
+N_NODES = 260
 SEARCH = f"/organizations/{chef.DEFAULT_ORG}/search/node"
 MAPPINGS = {"SERIAL_NUMBER": "hardware.serial_number", "NAME": "hardware.name", "MODEL": "hardware.model",
             "OS": "hardware.platform", "MEMORY_MB": "hardware.total_memory_mb", "DISK_MB": "hardware.total_hdd_mb",
-            "OWNER": "hardware.owner"}
-EXTENSION = {"__default__": {"owner": "normal.owner"}}
+            "KERNEL": "hardware.kernel", "OWNER": "hardware.owner"}
+EXTENSION = {"__default__": {"kernel": "automatic.kernel.name"},
+             "windows": {"kernel": "automatic.kernel.os_info.caption",
+                         "owner": "automatic.kernel.os_info.registered_user"}}
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +50,7 @@ def expected(state):
     for node in state.orgs[chef.DEFAULT_ORG].nodes.nodes():
         hw = node_record(node, EXTENSION)["hardware"]
         if hw["serial_number"]:
-            out[hw["serial_number"]] = {field: hw[source.split(".")[1]] for field, source in MAPPINGS.items()}
+            out[hw["serial_number"]] = {field: hw.get(source.split(".")[1]) for field, source in MAPPINGS.items()}
     return out
 
 
@@ -65,13 +67,16 @@ def test_nodes_arrive_with_their_platforms_attributes(sync_env, chef_server, key
     want = expected(chef_server.state)
     assert stored(env.sandbox) == want
     assert len(env.sandbox.state.records("assets")) == len(want)
-    # The data has what the check needs to mean something: each platform, units, unicode owners.
+    # The data has what the check needs to mean something: each platform, units, the extension, unicode.
     assert {v["OS"] for v in want.values()} >= {"mac_os_x", "windows", "ubuntu", "centos", "redhat"}
     assert all(isinstance(v["MEMORY_MB"], int) and v["DISK_MB"] for v in want.values() if v["OS"] != "windows")
     assert any(v["OWNER"] and not v["OWNER"].isascii() for v in want.values())
+    assert {v["KERNEL"] for v in want.values() if v["OS"] == "windows"} <= {"Microsoft Windows 11 Enterprise",
+        "Microsoft Windows 10 Enterprise", "Microsoft Windows Server 2019 Standard"}
+    assert {v["KERNEL"] for v in want.values() if v["OS"] in ("mac_os_x", "ubuntu")} == {"Darwin", "Linux"}
     report = env.report(DAG_ID, run)
     assert (report["extracted"], report["pushed"], report["missing"]) == (N_NODES, len(want), N_NODES - len(want))
-    assert chef_server.state.stats.by_path[SEARCH] == 2 + 1  # two pages, one of them twice
+    assert chef_server.state.stats.by_path[SEARCH] == 1 + 1  # one partial search page (1000 rows), twice
     assert chef_server.state.auth_failures == {}
 
 
@@ -83,7 +88,7 @@ def test_a_stranger_key_fails_the_extract_at_once_and_sends_nothing(sync_env, ch
     run = env.run(DAG_ID)
     assert run.state == "failed"
     out = capsys.readouterr().out
-    assert ("ChefAuthError: [chef] Chef node search (start 0) at "
+    assert ("ChefAuthError: [chef] Chef partial node search (start 0) at "
             f"{chef_server.url}/organizations/{chef.DEFAULT_ORG}: 401 Unauthorized: Invalid signature for user or "
             "client 'oomnitza'") in out
     assert "PRIVATE KEY" not in out

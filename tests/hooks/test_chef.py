@@ -89,8 +89,8 @@ def test_every_node_once_in_pages_of_rows_signed_with_protocol_1_3(keys):
 
     @web.middleware
     async def record(request, handler):
-        seen.append((request.query.get("start"), request.query.get("rows"), request.headers.get("X-Ops-Sign"),
-                     request.headers.get("X-Ops-Server-API-Version")))
+        seen.append((request.query.get("start"), request.query.get("rows"), request.method,
+                     request.headers.get("X-Ops-Sign"), request.headers.get("X-Ops-Server-API-Version")))
         return await handler(request)
 
     state = add_clients(chef.ChefState(nodes=N_NODES, seed=11, now=NOW), keys)
@@ -101,7 +101,7 @@ def test_every_node_once_in_pages_of_rows_signed_with_protocol_1_3(keys):
     assert names(records) == names_in_id_order(state)  # every node once, in the server's order
     pages = math.ceil(N_NODES / ROWS)
     assert sorted(int(start) for start, *_ in seen) == [ROWS * p for p in range(pages)]  # start < total
-    assert {(rows, sign, api) for _, rows, sign, api in seen} == {(str(ROWS), "algorithm=sha256;version=1.3", "1")}
+    assert {tuple(rest) for _, *rest in seen} == {(str(ROWS), "POST", "algorithm=sha256;version=1.3", "1")}
     assert state.auth_failures == {}
 
 
@@ -118,7 +118,8 @@ def test_a_wrong_key_is_refused_at_once_with_what_to_check(sim, keys):
         list(h.records())
     assert isinstance(info.value, RefusedCredentials) and info.value.status == 401
     assert str(info.value) == (
-        f"[chef] Chef node search (start 0) at {sim.url}/organizations/{ORG}: 401 Unauthorized: Invalid signature "
+        f"[chef] Chef partial node search (start 0) at {sim.url}/organizations/{ORG}: 401 Unauthorized: Invalid "
+        "signature "
         "for user or client 'oomnitza'; the private key is not the one the server has for 'oomnitza': check "
         "key_file (or the connection's key) and client")
     assert stats(sim)["requests"] == 1 and waits == []  # not retried
@@ -328,6 +329,39 @@ def test_records_read_each_platforms_attributes(sim, keys):
             assert (hw["cpu"], hw["cpu_count"]) == (auto["cpu"]["0"]["model_name"], auto["cpu"]["total"])
             assert hw["total_memory_mb"] == memory // 1024
             assert hw["total_hdd_mb"] == int(auto["filesystem"]["by_mountpoint"]["/"]["kb_size"]) // 1024
+
+
+def test_partial_search_gives_the_same_records_as_whole_nodes_for_a_fraction_of_the_bytes(keys):
+    extension = {"__default__": {"kernel_name": "automatic.kernel.name", "env": "chef_environment"},
+                 "windows": {"caption": "automatic.kernel.os_info.caption"}}
+    sizes: dict[str, int] = {}
+
+    @web.middleware
+    async def measure(request, handler):
+        response = await handler(request)
+        sizes[request.method] = sizes.get(request.method, 0) + len(response.body)
+        return response
+
+    state = add_clients(chef.ChefState(nodes=N_NODES, seed=11, now=NOW), keys)
+    app = chef.build_app(state)
+    app.middlewares.insert(0, measure)
+    with SimulatorThread(app) as s:
+        partial = list(hook(s, keys, rows=None, attribute_extension=json.dumps(extension)).records())
+        whole = ChefHook(settings(s, keys, attribute_extension=json.dumps(extension)), section="chef")
+        whole.partial_search = False
+        assert list(whole.records()) == partial
+    assert set(partial[0]["hardware"]) >= {"kernel_name", "env", "serial_number", "total_hdd_mb"}
+    assert any("caption" in r["hardware"] for r in partial)
+    assert sizes["POST"] * 2 < sizes["GET"]  # real nodes are far larger still (packages, languages...)
+    assert state.stats.by_path[SEARCH] == 1 + math.ceil(N_NODES / 200)  # one partial page of 1000; 200 whole
+
+
+@pytest.mark.parametrize("path", ["normal.owner", "default.x", "automatic.roles.0", "run_list", "automatic"])
+def test_an_extension_partial_search_cannot_give_reads_whole_nodes(sim, keys, path, capfd):
+    records = list(hook(sim, keys, attribute_extension=json.dumps({"__default__": {"x": path}})).records())
+    assert len(records) == N_NODES
+    assert f"Chef: reading whole nodes (attribute_extension reads {path!r})" in capfd.readouterr().out
+    assert stats(sim)["by_path"][SEARCH] == math.ceil(N_NODES / ROWS)
 
 
 def test_windows_disk_is_the_system_drive_by_mount_point_in_either_layout(sim, keys):
