@@ -362,11 +362,7 @@ class ChefHook(SourceHook):
     def record_by_id(self, record_id: str) -> dict | None:
         """One node by name, shaped as in ``records()``; None if the organization has no such node."""
         what = f"node {record_id}"
-        try:
-            response = self.client.request("GET", f"nodes/{quote(str(record_id).strip(), safe='')}",
-                                           ok_statuses=(404,))
-        except HttpError as exc:
-            raise self._error(exc, what) from None
+        response = self._call("GET", f"nodes/{quote(str(record_id).strip(), safe='')}", what, ok_statuses=(404,))
         if response.status_code == 404:
             if "organization" in chef_message(response):
                 raise self._error(HttpError("", 404, response), what)
