@@ -34,6 +34,7 @@ setup(
         "croniter>=2",  # schedule checks in config/settings.py
         "tabulate>=0.9",  # the report task's table
         "requests-oauthlib>=2",  # Apple DEP's OAuth1-signed session call
+        "cryptography>=42",  # Chef request signing (RSA, hooks/chef.py); Airflow brings it too
     ],
     extras_require={
         "ldap": ["ldap3>=2.9"],

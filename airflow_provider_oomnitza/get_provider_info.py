@@ -152,6 +152,14 @@ CONNECTION_TYPES = [
                                         "schema": OPTIONAL_TEXT}}),
     # -- end jasper --
     # -- chef connection type --
+    _connection("chef", "chef.ChefHook", "Chef Infra Server", hidden=["schema", "port", "extra"],
+                relabeling={"host": "Chef server URL with organization", "login": "Client (or user) name",
+                            "password": "Private key (PEM text; empty with a key file)"},
+                placeholders={"host": "https://chef-server/organizations/ORG"},
+                fields={"key_file": {"label": "Private key file",
+                                     "description": "Path of the client's PEM key on every worker, instead of "
+                                                    "the key in Password.",
+                                     "schema": OPTIONAL_TEXT}}),
     # -- end chef --
 ]
 
@@ -198,6 +206,7 @@ def get_provider_info() -> dict:
                 "airflow_provider_oomnitza.hooks.jasper",
                 # -- end jasper --
                 # -- chef hook --
+                "airflow_provider_oomnitza.hooks.chef",
                 # -- end chef --
             ]},
         ],

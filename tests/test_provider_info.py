@@ -32,7 +32,7 @@ def test_provider_info_names_real_modules():
                 importlib.import_module(module)
     types = {conn["connection-type"] for conn in info["connection-types"]}
     assert types == {"oomnitza", "jamf", "airwatch", "mobileiron", "appledep", "bamboohr", "onelogin", "zendesk",
-                     "okta", "sccm", "ldap", "jasper"}
+                     "okta", "sccm", "ldap", "jasper", "chef"}
     for conn in info["connection-types"]:
         module, _, cls = conn["hook-class-name"].rpartition(".")
         hook = getattr(importlib.import_module(module), cls)
