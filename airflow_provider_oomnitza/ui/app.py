@@ -3,6 +3,7 @@
 Pages (HTML, for the iframe Airflow's UI shows under Browse):
   ``/``                                   every section: last run, counts, chart of the last N runs
   ``/dags/{dag_id}/runs/{run_id}``        one run: counts, refused and skipped records (paged)
+  ``/config/...``                         the config page (ui/config_app.py)
 Data (JSON, the same facts for scripts):
   ``/api/sections?runs=N``
   ``/api/dags/{dag_id}/runs/{run_id}``
@@ -99,6 +100,10 @@ def create_app() -> FastAPI:
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
         login = login_url(str(request.url.path)) if exc.status_code == status.HTTP_401_UNAUTHORIZED else None
         return _html(render.error_page(exc.status_code, str(exc.detail), login), exc.status_code)
+
+    from airflow_provider_oomnitza.ui.config_app import router as config_router
+
+    app.include_router(config_router(_links, _html))
 
     @app.get("/icon.svg", include_in_schema=False)
     def icon(dark: bool = False) -> Response:
