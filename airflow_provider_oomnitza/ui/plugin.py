@@ -34,6 +34,7 @@ class OomnitzaSyncViewPlugin(AirflowPlugin):
         "name": "Oomnitza",
         "href": f"{_base_path()}{URL_PREFIX}/",
         "destination": "nav",  # no category: a top-level item of the navigation bar
+        "nav_top_level": True,  # with more than one nav view, Airflow groups the others under "Plugins"
         "url_route": URL_ROUTE,
         "icon": f"{_base_path()}{URL_PREFIX}/icon.svg",
         "icon_dark_mode": f"{_base_path()}{URL_PREFIX}/icon.svg?dark=1",
@@ -41,6 +42,7 @@ class OomnitzaSyncViewPlugin(AirflowPlugin):
         "name": "Oomnitza config",
         "href": f"{_base_path()}{URL_PREFIX}/config/",
         "destination": "nav",
+        "nav_top_level": True,
         "url_route": CONFIG_URL_ROUTE,
         "icon": f"{_base_path()}{URL_PREFIX}/icon.svg",
         "icon_dark_mode": f"{_base_path()}{URL_PREFIX}/icon.svg?dark=1",
