@@ -1,7 +1,7 @@
 """Editing one section of config.ini as text, leaving the rest of the file as it was.
 
-A section's *block* is its header line and every line up to the next header, less the blank and
-comment lines just above that header (they belong to the next section). Replacing a block keeps
+A section's *block* is its header line and every line up to the next header, less the comment
+lines right above that header (they belong to the next section) and the blank lines before them. Replacing a block keeps
 the other sections, their comments and their order byte for byte. Secret settings (typed
 ``Secret`` in the section's settings model) never leave the server and are never taken from a
 form: :func:`without_secrets` shows a placeholder instead of their values, :func:`with_secrets`
@@ -54,8 +54,10 @@ def block_range(lines: list[str], name: str) -> tuple[int, int] | None:
     if start is None:
         return None
     end = next((i for i in range(start + 1, len(lines)) if header_of(lines[i]) is not None), len(lines))
-    if end < len(lines):  # comments right above the next header are that section's
-        while end - 1 > start and _is_comment(lines[end - 1]):
+    if end < len(lines):  # the comment lines right above the next header are that section's
+        while end - 1 > start and lines[end - 1].strip() and _is_comment(lines[end - 1]):
+            end -= 1
+        while end - 1 > start and not lines[end - 1].strip():
             end -= 1
     return start, end
 
@@ -156,10 +158,7 @@ def replace_block(text: str, name: str, block: str) -> str:
             lines[-1] += "\n"
         return "".join(lines) + ("\n" if lines else "") + block
     start, end = found
-    tail = lines[end:]
-    if tail and not block.endswith("\n\n") and tail[0].strip():
-        block += "\n"  # keep a blank line between sections where there was one
-    return "".join(lines[:start]) + block + "".join(tail)
+    return "".join(lines[:start]) + block + "".join(lines[end:])
 
 
 @dataclass
