@@ -7,7 +7,8 @@
 Reading needs Airflow's permission to read the configuration (``is_authorized_configuration(GET)``);
 previewing (it runs the section's Python), saving and downloading need the permission to change it
 (``PUT``). A POST must come from this server's pages (Origin/Referer) with the user's form token.
-A save validates the whole file with the edited section in place and writes nothing if it has errors.
+A save validates the whole file with the edited section in place and writes nothing if it has any error
+(in any section: a file that would not validate is never saved).
 """
 from __future__ import annotations
 
@@ -141,8 +142,7 @@ def _apply(path, current: str, name: str, edited: str, action: str) -> tuple[Out
     shown = [(n, t) for n, t in data.numbered_block(block, start)]
     shown = [(n, _mask_line(t, secrets)) for n, t in shown]
     issues = [i for i in config.all_issues() if i.section == name or (name == CONVERTERS and i.section is None)]
-    others = [i for i in config.all_issues() if i.severity == "error" and i not in issues
-              and (i.section in (OOMNITZA, CONVERTERS) or i.section is None)]
+    others = [i for i in config.all_issues() if i.severity == "error" and i not in issues]  # the whole file must validate
     errors = [i for i in issues + others if i.severity == "error"]
     if errors:
         verb = {"save": "Not saved", "download": "Not offered"}.get(action, "Invalid")

@@ -122,3 +122,11 @@ def test_sections_without_blank_lines_between_them_stay_so():
     block = cf.section_text(text, "csv_assets")
     assert block == "[csv_assets]\nenable = false\n"
     assert cf.replace_block(text, "csv_assets", block) == text
+
+
+def test_an_error_elsewhere_in_the_file_blocks_a_save(tmp_path):
+    broken = FILE.replace("[converters]\nupper:\n    return value.upper()\n",
+                          "[csv_users]\nenable = true\nfilename = /tmp/u.csv\nmapping.USER = {\n")
+    shown, _ = cf.without_secrets(cf.section_text(broken, "casper"), {"password"})
+    outcome, _ = _apply(tmp_path / "config.ini", broken, "casper", shown, "save")
+    assert not outcome.ok and any(i.section == "csv_users" for i in outcome.issues)
