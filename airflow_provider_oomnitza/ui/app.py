@@ -41,6 +41,11 @@ HTML_HEADERS = {
 ICON = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"><rect width="24" height="24" rx="6" '
         'fill="{color}"/><path d="M6.5 17.5V12M10.2 17.5V7M13.9 17.5v-4M17.6 17.5V9.5" stroke="#fff" '
         'stroke-width="2.2" stroke-linecap="round"/></svg>')
+# Three sliders on the same tile: the config page.
+CONFIG_ICON = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"><rect width="24" height="24" rx="6" '
+               'fill="{color}"/><path d="M6 8h12M6 12h12M6 16h12" stroke="#fff" stroke-width="1.8" '
+               'stroke-linecap="round"/><circle cx="9" cy="8" r="2" fill="#fff"/><circle cx="15" cy="12" r="2" '
+               'fill="#fff"/><circle cx="10" cy="16" r="2" fill="#fff"/></svg>')
 
 
 def _links(request: Request) -> render.Links:
@@ -106,9 +111,10 @@ def create_app() -> FastAPI:
     app.include_router(config_router(_links, _html))
 
     @app.get("/icon.svg", include_in_schema=False)
-    def icon(dark: bool = False) -> Response:
-        """The navigation icon (not data: served without login, like Airflow's own static files)."""
-        return Response(ICON.format(color="#4c8ee6" if dark else "#1f6fd1"), media_type="image/svg+xml",
+    def icon(dark: bool = False, config: bool = False) -> Response:
+        """The navigation icons (not data: served without login, like Airflow's own static files)."""
+        return Response((CONFIG_ICON if config else ICON).format(color="#4c8ee6" if dark else "#1f6fd1"),
+                        media_type="image/svg+xml",
                         headers={"Cache-Control": "max-age=86400"})
 
     @app.get("/", response_class=HTMLResponse)

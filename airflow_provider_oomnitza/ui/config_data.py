@@ -91,7 +91,9 @@ def views(config: Config, text: str, server: dict[str, dict[str, Any] | None] | 
 
 
 def _numbered(value) -> list[tuple[int, str]]:
-    return list(zip(value.lines, value.value.split("\n")))
+    """A Python body's lines with their file line numbers (the empty rest of ``key:`` left out)."""
+    lines = list(zip(value.lines, value.value.split("\n")))
+    return lines[1:] if lines and not lines[0][1].strip() else lines
 
 
 def _section_view(section: SectionConfig, raw, secrets: set[str], server: dict[str, Any] | None) -> SectionView:

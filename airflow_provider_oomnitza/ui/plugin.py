@@ -44,6 +44,6 @@ class OomnitzaSyncViewPlugin(AirflowPlugin):
         "destination": "nav",
         "nav_top_level": True,
         "url_route": CONFIG_URL_ROUTE,
-        "icon": f"{_base_path()}{URL_PREFIX}/icon.svg",
-        "icon_dark_mode": f"{_base_path()}{URL_PREFIX}/icon.svg?dark=1",
+        "icon": f"{_base_path()}{URL_PREFIX}/icon.svg?config=1",
+        "icon_dark_mode": f"{_base_path()}{URL_PREFIX}/icon.svg?config=1&dark=1",
     }]
