@@ -94,16 +94,20 @@ def csrf_token(user: Any) -> str:
 
 def check_same_origin(request: Request, token: str | None, user: Any) -> None:
     """A state-changing request must come from a page of this server (``Origin``, or ``Referer`` when
-    a browser sends no Origin, equal to the request's own scheme and host) and carry the form token."""
+    a browser sends no Origin, naming the request's ``Host`` or ``[api] base_url``'s host) and carry
+    the user's form token."""
     import hmac
     from urllib.parse import urlsplit
 
     source = request.headers.get("origin") or request.headers.get("referer")
     if not source or source == "null":
         raise HTTPException(status.HTTP_403_FORBIDDEN, "Cross-site request refused: no Origin or Referer header")
+    from airflow.configuration import conf
+
     parts = urlsplit(source)
-    own_host = request.headers.get("host", "")
-    if parts.netloc != own_host:
+    # This server as the browser sees it: the Host header, or [api] base_url's host behind a proxy.
+    own_hosts = {request.headers.get("host", ""), urlsplit(conf.get("api", "base_url", fallback="") or "").netloc} - {""}
+    if parts.netloc not in own_hosts:
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"Cross-site request refused: it came from {parts.netloc}")
     if not token or not hmac.compare_digest(token, csrf_token(user)):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "Cross-site request refused: missing or wrong form token")
