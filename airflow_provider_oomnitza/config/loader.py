@@ -14,7 +14,7 @@ from typing import Any, Callable, Literal
 
 from pydantic import ValidationError
 
-from airflow_provider_oomnitza.config.ini import IniFile, IniSection, IniValue, read_ini
+from airflow_provider_oomnitza.config.ini import IniFile, IniSection, IniValue, parse_ini_bytes, read_ini
 from airflow_provider_oomnitza.config.settings import CommonSettings, OomnitzaSettings, SettingsModel
 from airflow_provider_oomnitza.config.types import brief, clip, parse_bool
 from airflow_provider_oomnitza.mapping.build import EffectiveMappings, build_mappings
@@ -157,6 +157,12 @@ class Config:
 def load_config(path: str | Path, environ: dict[str, str] | None = None) -> Config:
     """Read and validate a config file. Raises only if the file cannot be read at all."""
     return _Loader(read_ini(path), os.environ if environ is None else environ).load()
+
+
+def load_config_text(text: str, path: str | Path, environ: dict[str, str] | None = None) -> Config:
+    """Validate a file's would-be text exactly as :func:`load_config` validates the file (the UI's
+    editor checks an edit before saving it); issues name ``path``."""
+    return _Loader(parse_ini_bytes(text.encode("utf-8"), str(path)), os.environ if environ is None else environ).load()
 
 
 class _Loader:
