@@ -18,6 +18,7 @@ from typing import Any, Iterator, TextIO
 from airflow_provider_oomnitza.config.generate import write_example
 from airflow_provider_oomnitza.config.loader import Config, SectionConfig, load_config
 from airflow_provider_oomnitza.config.paths import default_ini_path
+from airflow_provider_oomnitza.credentials import inline_secrets
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
@@ -118,6 +119,9 @@ def cmd_validate(args, out: TextIO | None = None) -> int:
         print(f"[{section.name}] {state}{_run_state(section)}", file=out)
         for issue in section.issues:
             print(f"  {issue.severity}: {issue}", file=out)
+        if section.settings is not None:
+            for key, message in inline_secrets(section.written, type(section.settings).secret_keys()):
+                print(f"  note: {config.path}:{section.line_of(key)}: [{section.name}] {key}: {message}", file=out)
     issues = config.all_issues()
     errors = sum(i.severity == "error" for i in issues)
     print(f"{errors} error(s), {len(issues) - errors} warning(s)", file=out)

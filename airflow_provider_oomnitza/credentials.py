@@ -35,6 +35,15 @@ class CredentialError(ValueError):
     """A secret cannot be found; the message starts with ``[section] key:`` (located by the operators)."""
 
 
+def inline_secrets(written: Mapping[str, Any], secret_keys: frozenset[str]) -> list[tuple[str, str]]:
+    """``(key, warning)`` for each secret a section writes in the INI, and its env_password: they keep
+    working; the warning says how to move them."""
+    out = [(key, f"secret written in the INI; {MIGRATE_HINT}") for key in sorted(secret_keys) if written.get(key)]
+    if written.get("env_password"):
+        out.append(("env_password", f"password from an environment variable; {MIGRATE_HINT}"))
+    return out
+
+
 def default_conn_id(section: str) -> str:
     """The connection a section uses without ``conn_id``: ``oomnitza_<section>`` (``.`` and other
     characters an environment variable cannot hold become ``_``)."""

@@ -152,3 +152,33 @@ def test_a_task_gets_vault_keys_and_fails_naming_the_ini_line_when_vault_lacks_t
     with pytest.raises(AirflowFailException, match=r"config.ini:\d+: \[okta\] vault_keys: reading api_token from Vault"
                                                    r".*the secret has no api_token"):
         okta_hook(ini)
+
+
+def test_every_run_time_token_is_masked_where_it_is_cached():
+    """TokenCache holds the OAuth, Jamf bearer and Oomnitza session tokens of every hook: it masks them."""
+    from airflow_provider_oomnitza.hooks.http_client import TokenCache
+
+    issued = ["tok-" + secrets.token_hex(12), "tok-" + secrets.token_hex(12)]
+    cache = TokenCache(lambda: (issued.pop(0), None))
+    first = cache.current()
+    assert redact(first) == "***"
+    rotated = "rot-" + secrets.token_hex(12)
+    assert cache.adopt(first, rotated) and redact(rotated) == "***"
+    cache.renew(rotated)
+    assert redact(cache.current()) == "***"
+
+
+def test_inline_secrets_and_env_password_keep_working_with_a_note_saying_how_to_move_them(tmp_path, capsys,
+                                                                                          monkeypatch):
+    monkeypatch.setenv("JAMF_PW", "jamf-" + secrets.token_hex(8))
+    from airflow_provider_oomnitza.cli import main
+
+    ini = write_ini(tmp_path, OKTA + "api_token = inline-okta-token\n\n[casper]\nenable = 0\nurl = https://j\n"
+                                     "username = u\nenv_password = JAMF_PW\nsync_field = SERIAL_NUMBER\n")
+    assert main(["validate", "--ini", ini]) == 0
+    out = capsys.readouterr().out
+    hint = "run `oomnitza-airflow migrate-secrets --ini <config.ini>` to move it into an Airflow connection"
+    assert f"note: {ini}:3: [oomnitza] api_token: secret written in the INI; {hint}" in out
+    assert f"note: {ini}:10: [okta] api_token: secret written in the INI; {hint}" in out
+    assert f"note: {ini}:16: [casper] env_password: password from an environment variable; {hint}" in out
+    assert "inline-okta-token" not in out

@@ -292,6 +292,7 @@ class _Loader:
         sec = SectionConfig(OOMNITZA, OOMNITZA, None, True, section.line)
         self._ini_problems(sec, section)
         raw = {k: v for k, v in self._options(section).items() if k != "enable"}
+        sec.key_lines = {k: v.line for k, v in raw.items()}
         sec.settings = self._validate_settings(sec, OomnitzaSettings, raw)
         return sec
 

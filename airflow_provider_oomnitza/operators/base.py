@@ -12,7 +12,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from airflow_provider_oomnitza import __version__
 from airflow_provider_oomnitza.config.fingerprint import fingerprint_of_tags, section_fingerprint
 from airflow_provider_oomnitza.config.loader import Config, SectionConfig, load_config
-from airflow_provider_oomnitza.credentials import CredentialError, resolve_secrets, section_conn_id
+from airflow_provider_oomnitza.credentials import CredentialError, inline_secrets, resolve_secrets, section_conn_id
 from airflow_provider_oomnitza.storage import RunStorage
 
 # Trigger-form parameters of every sync DAG, with the original CLI option each replaces.
@@ -126,6 +126,8 @@ class OomnitzaSectionOperator(BaseOperator):
         assert settings is not None
         secret_keys = type(settings).secret_keys()
         found = self._secrets(section, settings.values(reveal=True))
+        for key, message in inline_secrets(section.written, secret_keys):
+            self.log.warning("%s: %s", self._where(section.name, [key]), message)
         update: dict[str, Any] = {k: SecretStr(v) if k in secret_keys else v for k, v in found.items()}
         conn_id = section_conn_id(section.name, settings)
         if conn_id and conn_id != settings.conn_id:
