@@ -4,6 +4,7 @@
     oomnitza-airflow validate [--ini PATH]
     oomnitza-airflow show-mappings SECTION [--ini PATH] [--offline]
     oomnitza-airflow preview SECTION --input FILE [--ini PATH] [--limit N] [--offline]
+    oomnitza-airflow migrate-secrets [--ini PATH] [--output PATH] [--to airflow|vault] [--overwrite]
 """
 from __future__ import annotations
 
@@ -64,6 +65,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--input", type=Path, required=True,
                    help="raw records: .json (a list or one object), .jsonl, or .csv")
     p.add_argument("--limit", type=int, default=0, help="stop after N records (0 = all)")
+    p = add("migrate-secrets", cmd_migrate_secrets, "Move every secret written in the INI into Airflow "
+            "connections (or Vault) and write a copy of the INI without them; a second run changes nothing.")
+    p.add_argument("--output", type=Path, default=None,
+                   help="the secret-free copy (default: <ini>.migrated next to it)")
+    p.add_argument("--to", choices=("airflow", "vault"), default="airflow",
+                   help="airflow: Airflow's metadata database; vault: KV secrets that Airflow's VaultBackend reads")
+    p.add_argument("--vault-conn-id", default="vault_default", help="Airflow connection of the Vault (--to vault)")
+    p.add_argument("--vault-connections-path", default="connections",
+                   help="VaultBackend's connections_path, in the mount of that connection (--to vault)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace connections that exist with other values (default: report and stop)")
     return parser
 
 
@@ -128,6 +140,24 @@ def cmd_validate(args, out: TextIO | None = None) -> int:
     if config.sections and not config.enabled_sections():
         print("note: no section is enabled (set enable = true in one); no sync DAG is made", file=out)
     return EXIT_OK if config.ok else EXIT_INVALID
+
+
+def cmd_migrate_secrets(args) -> int:
+    from airflow_provider_oomnitza.migrate import AirflowStore, VaultStore, migrate
+
+    config = _load(args)
+    if config is None:
+        return EXIT_INVALID
+    path = Path(config.path)
+    output = args.output or path.with_name(path.name + ".migrated")
+    try:
+        store = (VaultStore(args.vault_conn_id, args.vault_connections_path) if args.to == "vault"
+                 else AirflowStore())
+        problems = migrate(config, store, output=output, overwrite=args.overwrite, print_=print)
+    except Exception as exc:  # the store cannot be reached: say which, never a traceback with values
+        print(f"error: cannot write to {args.to}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    return EXIT_INVALID if problems else EXIT_OK
 
 
 def _run_state(section: SectionConfig) -> str:
