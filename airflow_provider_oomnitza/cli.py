@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any, Iterator, TextIO
 
 from airflow_provider_oomnitza.config.generate import write_example
-from airflow_provider_oomnitza.config.loader import Config, SectionConfig, load_config
+from airflow_provider_oomnitza.config.loader import OOMNITZA, Config, SectionConfig, load_config
 from airflow_provider_oomnitza.config.paths import default_ini_path
-from airflow_provider_oomnitza.credentials import inline_secrets
+from airflow_provider_oomnitza.credentials import inline_secrets, settings_with_secrets
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
@@ -194,7 +194,10 @@ def _oomnitza_hook(config: Config):
     """The hook a run uses for Oomnitza (its public methods only), with short retries for the CLI."""
     from airflow_provider_oomnitza.hooks.oomnitza import OomnitzaHook
 
-    return OomnitzaHook.from_config(config, max_attempts=2, max_wait=1.0, timeout=15.0)
+    if config.oomnitza is None or config.oomnitza.settings is None:
+        return OomnitzaHook.from_config(config)  # raises, naming the file
+    settings = settings_with_secrets(OOMNITZA, config.oomnitza.settings)  # env_password, vault_keys, connection
+    return OomnitzaHook.from_settings(settings, max_attempts=2, max_wait=1.0, timeout=15.0)
 
 
 def _server_mappings(config: Config, section: SectionConfig) -> dict[str, Any] | None:

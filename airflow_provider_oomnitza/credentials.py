@@ -96,6 +96,22 @@ def resolve_secrets(section: str, values: dict[str, Any], *, environ: Mapping[st
     return found
 
 
+def settings_with_secrets(name: str, settings: Any, log: Any = None) -> Any:
+    """A section's typed settings (``name``: its INI name) as its hook takes them: secrets from env_password and
+    Vault filled in, and its connection (``conn_id``, else ``oomnitza_<section>`` when it exists) named."""
+    from pydantic import SecretStr
+
+    secret_keys = type(settings).secret_keys()
+    found = resolve_secrets(name, settings.values(reveal=True), secret_keys=secret_keys)
+    update: dict[str, Any] = {k: SecretStr(v) if k in secret_keys else v for k, v in found.items()}
+    conn_id = section_conn_id(name, settings)
+    if conn_id and conn_id != settings.conn_id:
+        if log is not None:
+            log.info("[%s] uses the Airflow connection %s (named after the section)", name, conn_id)
+        update["conn_id"] = conn_id
+    return settings.model_copy(update=update) if update else settings
+
+
 def read_vault_keys(section: str, keys: list[str], vault_conn_id: str, path: str) -> dict[str, str]:
     """``keys`` of the Vault secret at ``path``, read once through ``VaultHook(vault_conn_id)``."""
     from airflow.providers.hashicorp.hooks.vault import VaultHook

@@ -12,7 +12,9 @@ from airflow.sdk.exceptions import AirflowFailException
 from airflow_provider_oomnitza import __version__
 from airflow_provider_oomnitza.config.fingerprint import fingerprint_of_tags, section_fingerprint
 from airflow_provider_oomnitza.config.loader import Config, SectionConfig, load_config
-from airflow_provider_oomnitza.credentials import CredentialError, inline_secrets, resolve_secrets, section_conn_id
+from airflow_provider_oomnitza.credentials import (
+    CredentialError, inline_secrets, resolve_secrets, settings_with_secrets,
+)
 from airflow_provider_oomnitza.storage import RunStorage
 
 # Trigger-form parameters of every sync DAG, with the original CLI option each replaces.
@@ -117,23 +119,15 @@ class OomnitzaSectionOperator(BaseOperator):
             raise SectionConfigError(self.locate(str(exc))) from None
 
     def source_settings(self, section: SectionConfig):
-        """The section's typed settings, for its hook: with ``settings_of``'s secrets, and its connection
-        (``conn_id``, else ``oomnitza_<section>`` when that connection exists), whose values the hook
-        puts over the INI's."""
-        from pydantic import SecretStr
-
-        settings = section.settings
-        assert settings is not None
-        secret_keys = type(settings).secret_keys()
-        found = self._secrets(section, settings.values(reveal=True))
-        for key, message in inline_secrets(section.written, secret_keys):
+        """The section's typed settings, for its hook (``credentials.settings_with_secrets``); inline
+        secrets get a warning saying how to move them."""
+        assert section.settings is not None
+        for key, message in inline_secrets(section.written, type(section.settings).secret_keys()):
             self.log.warning("%s: %s", self._where(section.name, [key]), message)
-        update: dict[str, Any] = {k: SecretStr(v) if k in secret_keys else v for k, v in found.items()}
-        conn_id = section_conn_id(section.name, settings)
-        if conn_id and conn_id != settings.conn_id:
-            self.log.info("[%s] uses the Airflow connection %s (named after the section)", section.name, conn_id)
-            update["conn_id"] = conn_id
-        return settings.model_copy(update=update) if update else settings
+        try:
+            return settings_with_secrets(section.name, section.settings, self.log)
+        except CredentialError as exc:
+            raise SectionConfigError(self.locate(str(exc))) from None
 
     def oomnitza_hook(self, config: Config):
         from airflow_provider_oomnitza.hooks.oomnitza import OomnitzaHook
