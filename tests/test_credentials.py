@@ -182,3 +182,24 @@ def test_inline_secrets_and_env_password_keep_working_with_a_note_saying_how_to_
     assert f"note: {ini}:10: [okta] api_token: secret written in the INI; {hint}" in out
     assert f"note: {ini}:16: [casper] env_password: password from an environment variable; {hint}" in out
     assert "inline-okta-token" not in out
+
+
+def test_airflows_vault_backend_serves_the_connections_of_a_section_in_both_shapes(tmp_path, monkeypatch):
+    """[secrets] backend = VaultBackend (KV v2): a secret of connection fields, or a conn_uri, feeds a section."""
+    token = "tok-" + secrets.token_hex(10)
+    with SimulatorThread(build_app(VaultState(root_token=ROOT, mounts={"airflow": 2}))) as sim:
+        sim.state.put("airflow", "connections/oomnitza_okta", {
+            "conn_type": "okta", "host": "https://acme.okta.com", "password": token, "extra": {"verify_ssl": True}})
+        sim.state.put("airflow", "connections/okta_uri", {"conn_uri": f"okta://:{token}%2F2@uri.okta.com"})
+        monkeypatch.setenv("AIRFLOW__SECRETS__BACKEND", "airflow.providers.hashicorp.secrets.vault.VaultBackend")
+        monkeypatch.setenv("AIRFLOW__SECRETS__BACKEND_KWARGS", json.dumps({
+            "connections_path": "connections", "variables_path": None, "config_path": None,
+            "mount_point": "airflow", "url": sim.url, "auth_type": "token", "kv_engine_version": 2}))
+        monkeypatch.setenv("AIRFLOW__SECRETS__BACKEND_KWARG__TOKEN", ROOT)
+        ini = write_ini(tmp_path, OKTA + "api_token = stale-ini-token\n")  # the connection's value wins
+        hook = okta_hook(ini)
+        assert (hook.conn_id, hook.settings.api_token.get_secret_value()) == ("oomnitza_okta", token)
+        hook = okta_hook(write_ini(tmp_path, OKTA + "conn_id = okta_uri\n"))
+        assert hook.settings.api_token.get_secret_value() == token + "/2"
+        assert hook.settings.url.startswith("https://uri.okta.com")
+        assert "airflow/connections/okta_uri" in sim.state.reads

@@ -116,13 +116,11 @@ def test_to_vault_in_the_shape_airflows_vault_backend_reads(ini, capsys, monkeyp
 
     path, values = ini
     root = secret("root")
-    with SimulatorThread(build_app(VaultState(root_token=root))) as vault:
+    with SimulatorThread(build_app(VaultState(root_token=root, mounts={"airflow": 2}))) as vault:
         port = int(vault.url.rsplit(":", 1)[1])
         monkeypatch.setenv("AIRFLOW_CONN_VAULT_DEFAULT", Connection(
             conn_id="vault_default", conn_type="vault", host="127.0.0.1", port=port, schema="airflow",
             password=root).as_json())
-        vault.state.mount_versions["airflow"] = 2
-        vault.state.reset()
         code, out = run(capsys, "--ini", path, "--to", "vault")
         assert code == 0 and "moved to Vault secret oomnitza_okta (okta), created" in out, out
         backend = VaultBackend(connections_path="connections", mount_point="airflow", url=vault.url, token=root,
