@@ -56,7 +56,7 @@ def connection_fields(section: SectionConfig) -> tuple[dict[str, Any], set[str]]
         fields = {"conn_type": "oomnitza", "host": values["url"], "login": None if token else values["username"],
                   "password": token or values["password"]}
         extra_keys: tuple[str, ...] = TLS
-        carried = {"url", "username", "password", "api_token"}
+        carried = {"url", "api_token"} if token else {"url", "username", "password"}  # the hook uses the token
     else:
         if section.source is None or section.source.hook is None:
             return None
@@ -75,16 +75,25 @@ def connection_fields(section: SectionConfig) -> tuple[dict[str, Any], set[str]]
     return fields, carried | set(extra)
 
 
-def plan(config: Config) -> Result:
+def plan(config: Config, ini: IniFile) -> Result:
+    """What to move: the secrets each section writes in its own lines of the INI."""
+    from airflow_provider_oomnitza.config.settings import OomnitzaSettings
+
     result = Result()
     sections = ([config.oomnitza] if config.oomnitza else []) + list(config.sections.values())
     for section in sections:
-        if section.settings is None:
-            if any(k in section.written for k in ("password", "api_token", "client_secret")):
-                result.errors.append(f"[{section.name}] cannot be read (fix its errors first: validate); left as is")
-            continue
-        secrets = [k for k in sorted(type(section.settings).secret_keys()) if _written(section, k)]
+        model = OomnitzaSettings if section.name == OOMNITZA else section.source.settings if section.source else None
+        written = [k for k in sorted(model.secret_keys()) if _written(section, k)] if model else []
+        own = ini.sections[section.name].options if section.name in ini.sections else {}
+        secrets = [k for k in written if k in own]
+        if len(secrets) < len(written):
+            result.skipped.append(f"[{section.name}] {', '.join(k for k in written if k not in own)}: written in "
+                                  "[DEFAULT], which other sections share; move it by hand")
         if not secrets:
+            continue
+        if section.settings is None:
+            result.errors.append(f"[{section.name}] cannot be read (see validate); fix it first, its secrets are "
+                                 "left as they are")
             continue
         made = connection_fields(section)
         if made is None:
@@ -183,7 +192,8 @@ def secret_free_lines(text: str, ini: IniFile, plans: list[Plan]) -> list[str]:
 
 def migrate(config: Config, store, *, output: Path, overwrite: bool, print_: Callable[[str], None]) -> int:
     """Move the secrets, write the copy; returns the number of problems (0: done)."""
-    result = plan(config)
+    ini = read_ini(config.path)
+    result = plan(config, ini)
     problems = len(result.errors)
     for message in result.errors:
         print_(f"error: {message}")
@@ -208,7 +218,7 @@ def migrate(config: Config, store, *, output: Path, overwrite: bool, print_: Cal
         print_(f"{problems} problem(s); {output} not written")
         return problems
     text = Path(config.path).read_text(encoding="utf-8")
-    new = "".join(secret_free_lines(text, read_ini(config.path), result.plans))
+    new = "".join(secret_free_lines(text, ini, result.plans))
     if output.exists() and output.read_text(encoding="utf-8") == new:
         print_(f"{output} unchanged")
     else:

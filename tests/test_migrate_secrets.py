@@ -136,3 +136,19 @@ def test_to_vault_in_the_shape_airflows_vault_backend_reads(ini, capsys, monkeyp
                                                                      "port": 1, "password": root}))
         code, out = run(capsys, "--ini", path, "--to", "vault")
         assert code == 1 and "error: cannot write to vault: ConnectionError" in out
+
+
+def test_what_cannot_move_is_said_and_stays(tmp_path, capsys, no_connections):
+    token, shared, broken = secret("oom"), secret("shared"), secret("broken")
+    path = tmp_path / "config.ini"
+    path.write_text(f"[DEFAULT]\npassword = {shared}\n\n[oomnitza]\nurl = https://o.example.com\n"
+                    f"api_token = {token}\n\n[casper]\nenable = 0\nurl = https://j\nusername = u\n"
+                    "sync_field = SERIAL_NUMBER\n\n"
+                    f"[okta]\nenable = 0\napi_token = {broken}\ndefault_role = not-a-number\n")
+    code, out = run(capsys, "--ini", path)
+    assert code == 1, out
+    assert "note: [oomnitza] password: its connection type has no field for it; left in the INI" not in out
+    assert "note: [casper] password: written in [DEFAULT], which other sections share; move it by hand" in out
+    assert "error: [okta] cannot be read (see validate); fix it first" in out
+    assert "[oomnitza] api_token: moved to Airflow connection oomnitza_oomnitza (oomnitza), created" in out
+    assert_no_leaks([token, shared, broken], texts={"CLI output": out})
