@@ -24,11 +24,13 @@ from airflow_provider_oomnitza.masking import mask
 # Stands in for a secret the INI does not hold (vault_keys, env_password, conn_id) until a task finds it.
 FROM_SECRET_STORE = "<from secret store>"
 DOC = "docs/credentials.md"
-MIGRATE_HINT = f"run `oomnitza-airflow migrate-secrets --ini <config.ini>` to move it into an Airflow connection ({DOC})"
+MIGRATE_HINT = (f"run `oomnitza-airflow migrate-secrets --ini <config.ini>` to move it into an Airflow connection "
+                f"({DOC})")
 KEYRING_GONE = ("vault_backend = keyring (the default) is not available in Airflow: it read the OS keyring of the "
-                "connector's own machine, which Airflow workers do not share; keep the secret in an Airflow connection (conn_id, or a connection named "
-                "{conn_id}), which a secrets backend such as Vault can serve, or set vault_backend = vault to read "
-                "these keys through the connection {vault_conn_id!r} (" + DOC + ")")
+                "connector's own machine, which Airflow workers do not share; keep the secret in an Airflow "
+                "connection (conn_id, or a connection named {conn_id}), which a secrets backend such as Vault can "
+                "serve, or set vault_backend = vault to read these keys through the connection {vault_conn_id!r} "
+                "(" + DOC + ")")
 
 
 class CredentialError(ValueError):
@@ -116,7 +118,8 @@ def read_vault_keys(section: str, keys: list[str], vault_conn_id: str, path: str
     """``keys`` of the Vault secret at ``path``, read once through ``VaultHook(vault_conn_id)``."""
     from airflow.providers.hashicorp.hooks.vault import VaultHook
 
-    where = f"[{section}] vault_keys: reading {', '.join(keys)} from Vault (connection {vault_conn_id!r}, path {path!r})"
+    where = (f"[{section}] vault_keys: reading {', '.join(keys)} from Vault (connection {vault_conn_id!r}, "
+             f"path {path!r})")
     try:
         secret = VaultHook(vault_conn_id=vault_conn_id).get_secret(secret_path=path)
     except Exception as exc:  # unreachable, sealed, 403, no such connection: never a silent empty password
