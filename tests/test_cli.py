@@ -48,8 +48,7 @@ def test_validate_reports_vault_keys_and_a_source_without_a_hook_as_errors(tmp_p
     assert main(["validate", "--ini", str(path)]) == 1
     out = capsys.readouterr().out
     assert "[csv_assets] INVALID (enabled)" in out
-    assert ("[csv_assets] vault_keys: reading secrets from keyring is not supported yet; put the secret in an "
-            "Airflow connection or env_password") in out
+    assert "[csv_assets] vault_keys: vault_backend = keyring (the default) is not available in Airflow" in out
     assert f"[{hookless}] INVALID (enabled)" in out
     assert f"[{hookless}] enable: the {hookless} source has no hook yet" in out
     assert f"[{hookless}.off] " in out and f"(disabled; the {hookless} source has no hook yet)" in out

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from airflow_provider_oomnitza.config.ini import IniFile, IniSection, IniValue, parse_ini_bytes, read_ini
 from airflow_provider_oomnitza.config.settings import CommonSettings, OomnitzaSettings, SettingsModel
 from airflow_provider_oomnitza.config.types import brief, clip, parse_bool
+from airflow_provider_oomnitza.credentials import FROM_SECRET_STORE, KEYRING_GONE, default_conn_id
 from airflow_provider_oomnitza.mapping.build import EffectiveMappings, build_mappings
 from airflow_provider_oomnitza.mapping.code import (
     CONVERTER_ARGS, FILTER_ARGS, CodeError, CompiledCode, compile_body,
@@ -33,13 +34,8 @@ MESSAGE_LIMIT = 600
 
 OOMNITZA = "oomnitza"
 CONVERTERS = "converters"
-# Stands in for a setting listed in vault_keys until the secret store is read at run time.
-FROM_SECRET_STORE = "<from secret store>"
 # Settings names a mapping may reference besides the section's own.
 INTERNAL_SETTINGS = frozenset({"VERSION"})
-# The task fails with the same words (operators/base.py), so validate and a run agree.
-VAULT_KEYS_UNSUPPORTED = ("reading secrets from {backend} is not supported yet; put the secret in an Airflow "
-                          "connection or env_password")
 PYTHON_NOT_ALLOWED = ("Python code is not allowed in this file ([oomnitza] allow_python = false); remove it, or "
                       "set allow_python = true if whoever edits this file may run code as the Airflow worker")
 NO_HOOK = "the {type_name} source has no hook yet, so this section cannot run; set enable = false until it has one"
@@ -261,10 +257,11 @@ class _Loader:
         values: dict[str, Any] = {k: v.value for k, v in raw.items() if k in fields and v.value != ""}
         sec.written = dict(values)
         vault_keys = values.get("vault_keys", "").split() if isinstance(values.get("vault_keys"), str) else []
-        if vault_keys:
-            backend = values.get("vault_backend") or fields["vault_backend"].default
-            sec.issues.append(self.issue("error", sec.name, "vault_keys", raw["vault_keys"].line,
-                                         VAULT_KEYS_UNSUPPORTED.format(backend=backend), runtime=True))
+        if vault_keys and (values.get("vault_backend") or fields["vault_backend"].default) == "keyring":
+            key = "vault_backend" if "vault_backend" in raw else "vault_keys"
+            message = KEYRING_GONE.format(conn_id=default_conn_id(sec.name),
+                                          vault_conn_id=values.get("vault_conn_id") or "vault_default")
+            sec.issues.append(self.issue("error", sec.name, key, raw[key].line, message, runtime=True))
         for key in vault_keys:
             if key not in fields:
                 sec.issues.append(self.issue("error", sec.name, "vault_keys", raw["vault_keys"].line,
@@ -279,6 +276,10 @@ class _Loader:
             ))
         if env_var and "password" in fields and "password" not in values:
             values["password"] = FROM_SECRET_STORE
+        if values.get("conn_id"):  # the connection holds the secrets (the hook checks it has them)
+            for key in model.secret_keys():
+                if key not in values and fields[key].is_required():
+                    values[key] = FROM_SECRET_STORE
         try:
             settings = model.model_validate(values)
         except ValidationError as exc:
@@ -297,6 +298,7 @@ class _Loader:
         sec = SectionConfig(OOMNITZA, OOMNITZA, None, True, section.line)
         self._ini_problems(sec, section)
         raw = {k: v for k, v in self._options(section).items() if k != "enable"}
+        sec.key_lines = {k: v.line for k, v in raw.items()}
         sec.settings = self._validate_settings(sec, OomnitzaSettings, raw)
         return sec
 

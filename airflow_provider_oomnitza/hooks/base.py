@@ -21,6 +21,7 @@ from airflow.sdk import BaseHook
 from pydantic import ValidationError
 
 from airflow_provider_oomnitza.config.settings import CommonSettings, SettingsModel
+from airflow_provider_oomnitza.credentials import FROM_SECRET_STORE
 from airflow_provider_oomnitza.hooks.errors import SourceConfigError
 from airflow_provider_oomnitza.hooks.tls import TlsOptions
 from airflow_provider_oomnitza.sources.base import SourceNeeds
@@ -107,7 +108,8 @@ class SourceHook(BaseHook):
         if isinstance(given, SettingsModel) and not conn_id:
             return given  # an INI section, validated by the loader
         values = (given.values(reveal=True) if isinstance(given, SettingsModel) else dict(given or {}))
-        if conn_id:
+        if conn_id:  # the connection's values win; a secret the INI left to it must come from it
+            values = {k: v for k, v in values.items() if v != FROM_SECRET_STORE}
             values.update(self.values_from_connection(conn_id))
             values["conn_id"] = conn_id
         return self._validated(values)

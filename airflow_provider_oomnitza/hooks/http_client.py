@@ -31,6 +31,7 @@ import tenacity
 
 from airflow_provider_oomnitza.hooks.errors import HttpError  # noqa: F401 - the hooks' error contract
 from airflow_provider_oomnitza.hooks.tls import TlsAdapter, TlsOptions, tls_failure
+from airflow_provider_oomnitza.masking import mask
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 WaitHint = Callable[[requests.Response], "float | None"]
@@ -353,6 +354,7 @@ class TokenCache:
         """The server handed over a new token in answer to ``used`` (a rotation): take it unless stale."""
         with self._lock:
             if used == self._token and new != self._token:
+                mask(new)
                 self._token = new
                 return True
             return False
@@ -369,6 +371,7 @@ class TokenCache:
 
     def _renew(self) -> None:
         token, lifetime = self._fetch()
+        mask(token)  # every run-time token (OAuth, Jamf bearer, Oomnitza session), in one place
         self._token = token
         self.issued += 1
         if lifetime is None:
