@@ -165,8 +165,6 @@ def _run_state(section: SectionConfig) -> str:
         return ""
     if section.enabled:
         return " (enabled)"
-    if section.source is not None and section.source.hook is None:
-        return f" (disabled; the {section.type_name} source has no hook yet)"
     return " (disabled)"
 
 

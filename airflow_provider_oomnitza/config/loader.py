@@ -38,7 +38,6 @@ CONVERTERS = "converters"
 INTERNAL_SETTINGS = frozenset({"VERSION"})
 PYTHON_NOT_ALLOWED = ("Python code is not allowed in this file ([oomnitza] allow_python = false); remove it, or "
                       "set allow_python = true if whoever edits this file may run code as the Airflow worker")
-NO_HOOK = "the {type_name} source has no hook yet, so this section cannot run; set enable = false until it has one"
 
 
 @dataclass
@@ -49,7 +48,7 @@ class Issue:
     key: str | None
     line: int | None
     message: str
-    # An error that stops a run but not the reading of the section (no hook yet, vault_keys):
+    # An error that stops a run but not the reading of the section (vault_keys):
     # show-mappings and preview still work on such a section.
     runtime: bool = False
 
@@ -338,9 +337,6 @@ class _Loader:
         sec.settings = self._validate_settings(sec, source.settings, settings_raw)
         if sec.settings is not None:
             self._check_mappings(sec)
-        if sec.enabled and source.hook is None:  # the one place that says whether a source can run
-            sec.issues.append(self.issue("error", sec.name, "enable", options["enable"].line,
-                                         NO_HOOK.format(type_name=type_name), runtime=True))
         return sec
 
     def _enabled(self, sec: SectionConfig, value: IniValue | None) -> bool:

@@ -138,7 +138,7 @@ class SourceHook(BaseHook):
         for name, field in model.model_fields.items():
             # Required settings, and those checked even when absent (an asset's sync_field).
             if (field.is_required() or field.validate_default) and name not in values and name not in carried:
-                values[name] = (field.json_schema_extra or {}).get("example", "")  # type: ignore[union-attr]
+                values[name] = _example(model, name)
         try:
             settings = model.model_validate(values)
         except ValidationError as exc:
@@ -196,3 +196,14 @@ class SourceHook(BaseHook):
     def report(self, problem: str) -> None:
         self.problems.append(problem)
         self.log.warning("%s", problem)
+
+
+def _example(model: type, name: str) -> Any:
+    """A setting's documented example, from whichever base class documents it (an asset type's
+    ``sync_field`` may come from a base without one, e.g. ``LdapSearch`` before ``AssetSettings``)."""
+    for klass in model.__mro__:
+        field = (vars(klass).get("__pydantic_fields__") or {}).get(name)
+        example = (getattr(field, "json_schema_extra", None) or {}).get("example")
+        if example not in (None, ""):
+            return example
+    return ""

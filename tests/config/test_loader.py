@@ -127,20 +127,6 @@ def test_vault_keys_from_the_keyring_are_an_error_naming_the_airflow_replacement
     assert error.startswith("FILE:4: [oomnitza] vault_backend: vault_backend = keyring (the default) is not available")
 
 
-def test_an_enabled_section_whose_source_has_no_hook_is_an_error(tmp_path):
-    hookless = sorted(n for n, s in SOURCE_TYPES.items() if s.hook is None)
-    assert hookless, "every source has a hook: this test has nothing left to check"
-    name = hookless[0]
-    body = f"[{name}]\nenable = %s\n"
-    config = load_config(write(tmp_path, body % "yes"))
-    assert [(i.key, i.message) for i in config.sections[name].errors][-1] == (
-        "enable", f"the {name} source has no hook yet, so this section cannot run; set enable = false until it has one")
-    assert not any("no hook" in i.message for i in load_config(write(tmp_path, body % "no")).all_issues())
-    with_hook = sorted(n for n, s in SOURCE_TYPES.items() if s.hook)
-    config = load_config(write(tmp_path, "".join(f"[{n}]\nenable = yes\n" for n in with_hook)))
-    assert not any("no hook" in i.message for i in config.all_issues())
-
-
 def test_env_password_missing_here_is_a_warning_not_an_error(tmp_path):
     path = write(tmp_path, "[casper]\nenable = 1\nusername = u\nenv_password = JAMF_PW\nsync_field = S\n"
                            "mapping.S = {\"source\": \"general.serial_number\"}\n")
