@@ -180,6 +180,9 @@ class OomnitzaSettings(SettingsModel):
     retry_delay: Int = setting(30, doc="Seconds between those retries.")
     max_rejected: str = setting("0", doc="Records refused by Oomnitza or skipped for errors that a run accepts before "
                                          "it fails: a count, or a percentage of the records extracted such as 5%.")
+    max_record_bytes: Int = setting(1048576, doc="Largest source record (as JSON) a run takes; a larger one is "
+                                                 "skipped and reported (0: no limit).")
+    timeout: Int = setting(60, doc="Seconds to wait for Oomnitza's answer to one request before retrying it.")
     keep_runs_days: Int = setting(7, doc="Days a run folder is kept; older ones are removed when the section runs "
                                          "again (0 keeps them).")
     allow_python: Bool = setting(True, doc="Allow Python in this file (recordfilter, [converters]); it runs as "
@@ -187,9 +190,9 @@ class OomnitzaSettings(SettingsModel):
 
     def problems(self) -> list[tuple[str, str]]:
         out = [(key, f"expected a whole number of at least 1, got {getattr(self, key)}")
-               for key in ("batch_size", "workers", "chunk_size", "parallel_chunks") if getattr(self, key) < 1]
+               for key in ("batch_size", "workers", "chunk_size", "parallel_chunks", "timeout") if getattr(self, key) < 1]
         out += [(key, f"expected a whole number of at least 0, got {getattr(self, key)}")
-                for key in ("retries", "retry_delay", "keep_runs_days") if getattr(self, key) < 0]
+                for key in ("retries", "retry_delay", "keep_runs_days", "max_record_bytes") if getattr(self, key) < 0]
         if max_rejected_problem(self.max_rejected):
             out.append(("max_rejected", max_rejected_problem(self.max_rejected)))
         if schedule_problem(self.schedule):
