@@ -8,6 +8,7 @@ import json
 import pytest
 import requests
 
+from tests.leak_scan import assert_no_leaks
 from tests.simulators import onelogin as ol
 from tests.simulators.base import SimulatorThread, knobs, stats
 
@@ -57,7 +58,7 @@ OOMNITZA_FAULTS = {
 
 
 @pytest.mark.parametrize("fault", list(OOMNITZA_FAULTS))
-def test_oomnitza_faults_end_with_exactly_the_source_records(sync_env, fault):
+def test_oomnitza_faults_end_with_exactly_the_source_records(sync_env, fault, capfd):
     env = sync_env
     sim_knobs, settings, (counter, least) = OOMNITZA_FAULTS[fault]
     env.write_ini(csv_section(env), oomnitza_extra=ONE_BY_ONE + settings)
@@ -68,6 +69,8 @@ def test_oomnitza_faults_end_with_exactly_the_source_records(sync_env, fault):
     assert serials_stored(env.sandbox) == SERIALS
     report = env.report(DAG_ID, run)
     assert (report["oomnitza_added"], report["dead_letter"], report["rejected_total"]) == (N, 0, 0)
+    # the retries' log lines and the run folder hold no secret
+    assert_no_leaks(["sandbox-token"], paths=[env.run_folder(DAG_ID, run)], texts={"log": capfd.readouterr().out})
 
 
 def test_records_oomnitza_refuses_are_dead_letters_and_a_rerun_sends_only_them(sync_env):
@@ -148,7 +151,7 @@ SOURCE_FAULTS = {
 
 
 @pytest.mark.parametrize("fault", list(SOURCE_FAULTS))
-def test_source_faults_end_with_exactly_the_source_records(sync_env, onelogin, fault):
+def test_source_faults_end_with_exactly_the_source_records(sync_env, onelogin, fault, capfd):
     env = sync_env
     sim_knobs, sim_config = SOURCE_FAULTS[fault]
     env.write_ini(
@@ -172,3 +175,8 @@ def test_source_faults_end_with_exactly_the_source_records(sync_env, onelogin, f
         assert report["extracted"] == N_USERS  # the hook yields a user seen twice once
     if "expire_tokens_after_pages" in sim_config:
         assert onelogin.state.tokens_issued == 2  # refused once, renewed once
+    # neither the client secret nor the access tokens obtained at run time in the log or the run folder
+    run_time_tokens = list(onelogin.state.tokens)
+    assert run_time_tokens
+    assert_no_leaks([ol.DEFAULT_CLIENT_SECRET, *run_time_tokens, "sandbox-token"],
+                    paths=[env.run_folder("onelogin_sync", run)], texts={"log": capfd.readouterr().out})
