@@ -50,6 +50,19 @@ def max_rejected_allows(value: str, records: int) -> int:
         raise ValueError(f"{MAX_REJECTED_EXPECTED}, got {value!r}") from None
 
 
+def url_problem(value: str) -> str | None:
+    """Why ``value`` is not an Oomnitza URL, or None. The check the sync's Asset (ui/assets.py) needs:
+    an invalid URL found only when the DAG is built cost every section its DAG (found by fuzzing)."""
+    from airflow_provider_oomnitza.ui.assets import oomnitza_asset_uri
+
+    try:
+        oomnitza_asset_uri("assets", value)
+    except ValueError:
+        shown = value if len(value) <= 80 else value[:80] + "..."
+        return f"expected the Oomnitza URL, e.g. https://acme.oomnitza.com, got {shown!r}"
+    return None
+
+
 def max_rejected_problem(value: str) -> str | None:
     try:
         max_rejected_allows(value, 0)
@@ -197,6 +210,8 @@ class OomnitzaSettings(SettingsModel):
             out.append(("max_rejected", max_rejected_problem(self.max_rejected)))
         if schedule_problem(self.schedule):
             out.append(("schedule", schedule_problem(self.schedule)))
+        if self.url and url_problem(self.url):
+            out.append(("url", url_problem(self.url)))
         if self.conn_id:
             return out
         if not self.url:
