@@ -55,11 +55,13 @@ def url_problem(value: str) -> str | None:
     an invalid URL found only when the DAG is built cost every section its DAG (found by fuzzing)."""
     from airflow_provider_oomnitza.ui.assets import oomnitza_asset_uri
 
+    shown = value if len(value) <= 80 else value[:80] + "..."
     try:
-        oomnitza_asset_uri("assets", value)
+        uri = oomnitza_asset_uri("assets", value)
     except ValueError:
-        shown = value if len(value) <= 80 else value[:80] + "..."
         return f"expected the Oomnitza URL, e.g. https://acme.oomnitza.com, got {shown!r}"
+    if len(uri) > 300:  # a DNS name has at most 253 characters (an Asset name at most 1500)
+        return f"the host name is too long (at most 253 characters), got {shown!r}"
     return None
 
 
