@@ -134,6 +134,7 @@ def build_dag(config: Config, section: SectionConfig, ini_path: str, auto_regist
     import pendulum
     from airflow.sdk import DAG, Param
 
+    from airflow_provider_oomnitza.operators.dead_letters import retry_param
     from airflow_provider_oomnitza.operators.extract import OomnitzaExtractOperator
     from airflow_provider_oomnitza.operators.map import OomnitzaMapOperator
     from airflow_provider_oomnitza.operators.push import OomnitzaPushOperator
@@ -177,6 +178,7 @@ def build_dag(config: Config, section: SectionConfig, ini_path: str, auto_regist
             "workers": Param(0, type="integer", minimum=0, maximum=64, title="Workers",
                              description=f"Bulk requests in flight per push task; 0 = [oomnitza] workers "
                                          f"({oomnitza.workers}) (--workers)."),  # type: ignore[union-attr]
+            "retry_dead_letters": retry_param(),
             **extra_params,
         },
     ) as dag:

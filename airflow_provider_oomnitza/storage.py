@@ -6,6 +6,10 @@ The base is ``OOMNITZA_STORAGE``, else Airflow's ``[oomnitza] storage_url``, els
 ``file://$AIRFLOW_HOME/oomnitza/runs``. Any fsspec URL Airflow knows works
 (``s3://aws_default@bucket/oomnitza``); with several workers it must be a store all of
 them reach.
+
+Run files hold personal data (names, e-mail addresses, serial numbers): on local storage the
+folders below the base are created ``0700`` and the files ``0600`` (readable by the Airflow user
+only); on object storage the bucket's own access rules apply.
 """
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ import json
 import os
 import re
 import time
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from airflow_provider_oomnitza.config.paths import airflow_home
 
@@ -26,6 +30,43 @@ def storage_base_url() -> str:
 
     configured = conf.get("oomnitza", "storage_url", fallback="")
     return configured or f"file://{airflow_home() / 'oomnitza' / 'runs'}"
+
+
+LOCAL_PROTOCOLS = frozenset({"file", "local"})
+DIR_MODE, FILE_MODE = 0o700, 0o600
+
+
+def _local(path) -> str | None:
+    """The local filesystem path of ``path``, or None on object storage."""
+    protocol = getattr(path, "protocol", "file")
+    protocols = protocol if isinstance(protocol, (tuple, list)) else (protocol,)
+    return path.path if LOCAL_PROTOCOLS & set(protocols) else None
+
+
+def make_private_dirs(directory, top) -> None:
+    """``directory`` and its missing parents; on local storage every folder from ``top`` down is ``0700``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    local, stop = _local(directory), _local(top)
+    if local is None or stop is None:
+        return
+    current = local.rstrip("/")
+    stop = stop.rstrip("/")
+    while current.startswith(stop) and len(current) >= len(stop):
+        os.chmod(current, DIR_MODE)
+        if current == stop:
+            break
+        current = os.path.dirname(current)
+
+
+def open_private(path, top):
+    """``path`` opened for writing (folders made as ``make_private_dirs``); a new local file is ``0600``
+    from the start, so no other user can open it in between."""
+    make_private_dirs(path.parent, top)
+    local = _local(path)
+    if local is not None:
+        os.close(os.open(local, os.O_CREAT | os.O_WRONLY, FILE_MODE))
+        os.chmod(local, FILE_MODE)
+    return path.open("w", encoding="utf-8")
 
 
 def _safe(part: str) -> str:
@@ -86,20 +127,30 @@ class RunStorage:
         return writer.count
 
     def writer(self, name: str) -> "JsonlWriter":
-        return JsonlWriter(self.path(name))
+        return JsonlWriter(self.path(name), top=self.dag_root)
 
-    def write_chunks(self, prefix: str, records: Iterable[Any], chunk_size: int) -> list[int]:
-        """Split records into ``<prefix>-00000.jsonl``, ``-00001``... of ``chunk_size``; the counts."""
+    def write_chunks(self, prefix: str, records: Iterable[Any], chunk_size: int, *, max_record_bytes: int = 0,
+                     oversize: Callable[[int, int], None] | None = None) -> list[int]:
+        """Split records into ``<prefix>-00000.jsonl``, ``-00001``... of ``chunk_size``; the counts.
+
+        A record longer than ``max_record_bytes`` as JSON (0: no limit) is left out and reported to
+        ``oversize(its number, counted from 1, its size)``: one huge record must not fill a worker's memory
+        in every later task."""
         counts: list[int] = []
         writer: JsonlWriter | None = None
         try:
-            for record in records:
+            for number, record in enumerate(records, start=1):
+                line = JsonlWriter.line(record)
+                if max_record_bytes and len(line) > max_record_bytes:
+                    if oversize is not None:
+                        oversize(number, len(line))
+                    continue
                 if writer is None or writer.count >= chunk_size:
                     if writer is not None:
                         writer.close()
                         counts.append(writer.count)
                     writer = self.writer(chunk_name(prefix, len(counts)))
-                writer.write(record)
+                writer.write_line(line)
         finally:
             if writer is not None:
                 writer.close()
@@ -123,9 +174,8 @@ class RunStorage:
             ) from None
 
     def write_json(self, name: str, value: Any) -> None:
-        path = self.path(name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(value, default=str, indent=2, ensure_ascii=False), encoding="utf-8")
+        with open_private(self.path(name), self.dag_root) as fh:
+            fh.write(json.dumps(value, default=str, indent=2, ensure_ascii=False))
 
     def read_json(self, name: str) -> Any:
         with self._open(name) as fh:
@@ -153,25 +203,31 @@ def chunk_name(prefix: str, index: int) -> str:
 class JsonlWriter:
     """Appends records to a JSON Lines file, opened on the first write."""
 
-    def __init__(self, path):
+    def __init__(self, path, top=None):
         self.path = path
+        self.top = top if top is not None else path.parent
         self.count = 0
         self._fh = None
 
-    def write(self, record: Any) -> None:
-        if self._fh is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = self.path.open("w", encoding="utf-8")
+    @staticmethod
+    def line(record: Any) -> str:
         # ASCII escapes: a source record may hold text UTF-8 cannot encode (a lone surrogate from a
         # JSON source), which must travel to the map task, not fail the whole extract.
-        self._fh.write(json.dumps(record, default=str, ensure_ascii=True))
+        return json.dumps(record, default=str, ensure_ascii=True)
+
+    def write(self, record: Any) -> None:
+        self.write_line(self.line(record))
+
+    def write_line(self, line: str) -> None:
+        if self._fh is None:
+            self._fh = open_private(self.path, self.top)
+        self._fh.write(line)
         self._fh.write("\n")
         self.count += 1
 
     def close(self) -> None:
         if self._fh is None and self.count == 0:  # an empty chunk is an empty file, not a missing one
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.path.write_text("", encoding="utf-8")
+            open_private(self.path, self.top).close()
         if self._fh is not None:
             self._fh.close()
             self._fh = None

@@ -50,6 +50,21 @@ def max_rejected_allows(value: str, records: int) -> int:
         raise ValueError(f"{MAX_REJECTED_EXPECTED}, got {value!r}") from None
 
 
+def url_problem(value: str) -> str | None:
+    """Why ``value`` is not an Oomnitza URL, or None. The check the sync's Asset (ui/assets.py) needs:
+    an invalid URL found only when the DAG is built cost every section its DAG (found by fuzzing)."""
+    from airflow_provider_oomnitza.ui.assets import oomnitza_asset_uri
+
+    shown = value if len(value) <= 80 else value[:80] + "..."
+    try:
+        uri = oomnitza_asset_uri("assets", value)
+    except ValueError:
+        return f"expected the Oomnitza URL, e.g. https://acme.oomnitza.com, got {shown!r}"
+    if len(uri) > 300:  # a DNS name has at most 253 characters (an Asset name at most 1500)
+        return f"the host name is too long (at most 253 characters), got {shown!r}"
+    return None
+
+
 def max_rejected_problem(value: str) -> str | None:
     try:
         max_rejected_allows(value, 0)
@@ -184,6 +199,9 @@ class OomnitzaSettings(SettingsModel):
     retry_delay: Int = setting(30, doc="Seconds between those retries.")
     max_rejected: str = setting("0", doc="Records refused by Oomnitza or skipped for errors that a run accepts before "
                                          "it fails: a count, or a percentage of the records extracted such as 5%.")
+    max_record_bytes: Int = setting(1048576, doc="Largest source record (as JSON) a run takes; a larger one is "
+                                                 "skipped and reported (0: no limit).")
+    timeout: Int = setting(60, doc="Seconds to wait for Oomnitza's answer to one request before retrying it.")
     keep_runs_days: Int = setting(7, doc="Days a run folder is kept; older ones are removed when the section runs "
                                          "again (0 keeps them).")
     allow_python: Bool = setting(True, doc="Allow Python in this file (recordfilter, [converters]); it runs as "
@@ -191,13 +209,15 @@ class OomnitzaSettings(SettingsModel):
 
     def problems(self) -> list[tuple[str, str]]:
         out = [(key, f"expected a whole number of at least 1, got {getattr(self, key)}")
-               for key in ("batch_size", "workers", "chunk_size", "parallel_chunks") if getattr(self, key) < 1]
+               for key in ("batch_size", "workers", "chunk_size", "parallel_chunks", "timeout") if getattr(self, key) < 1]
         out += [(key, f"expected a whole number of at least 0, got {getattr(self, key)}")
-                for key in ("retries", "retry_delay", "keep_runs_days") if getattr(self, key) < 0]
+                for key in ("retries", "retry_delay", "keep_runs_days", "max_record_bytes") if getattr(self, key) < 0]
         if max_rejected_problem(self.max_rejected):
             out.append(("max_rejected", max_rejected_problem(self.max_rejected)))
         if schedule_problem(self.schedule):
             out.append(("schedule", schedule_problem(self.schedule)))
+        if self.url and url_problem(self.url):
+            out.append(("url", url_problem(self.url)))
         if self.conn_id:
             return out
         if not self.url:

@@ -44,6 +44,29 @@ class RetryableResponse(Exception):
         self.response = response
 
 
+class MalformedBody(RetryableResponse):
+    """A 2xx answer announced as JSON whose body is not JSON: a page cut off on the way (retried)."""
+
+    def __init__(self, response: requests.Response, error: ValueError):
+        Exception.__init__(self, f"{response.status_code} with a body that is not valid JSON "
+                                 f"({len(response.content)} bytes, cut off?): {error}")
+        self.response = response
+
+
+def _checked_json(response: requests.Response) -> None:
+    """Parse a JSON answer once (raising ``MalformedBody`` if it is not JSON); ``response.json()`` then
+    returns that parse instead of parsing again."""
+    if not 200 <= response.status_code < 300 or "json" not in response.headers.get("Content-Type", ""):
+        return
+    if not response.content:
+        return
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise MalformedBody(response, exc) from None
+    response.json = lambda *args, **kwargs: body  # type: ignore[method-assign]
+
+
 def error_text(response: requests.Response, limit: int = 300) -> str:
     """The useful part of an error body: JSON ``errors``/``message``/``error``, else the text."""
     try:
@@ -300,6 +323,9 @@ def send_with_retries(
                 response = attempt()
                 if response.status_code in retry_statuses:
                     raise RetryableResponse(response)
+                _checked_json(response)
+    except MalformedBody as exc:
+        raise HttpError(f"{what}: gave up after {max_attempts} attempts: {exc}") from None
     except RetryableResponse as exc:
         raise HttpError(f"{what}: gave up after {max_attempts} attempts: {exc}",
                         exc.response.status_code, exc.response) from None

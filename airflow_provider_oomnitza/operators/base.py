@@ -18,7 +18,7 @@ from airflow_provider_oomnitza.credentials import (
 from airflow_provider_oomnitza.storage import RunStorage
 
 # Trigger-form parameters of every sync DAG, with the original CLI option each replaces.
-PARAM_DEFAULTS = {"testmode": False, "record_count": 0, "save_data": False, "workers": 0}
+PARAM_DEFAULTS = {"testmode": False, "record_count": 0, "save_data": False, "workers": 0, "retry_dead_letters": ""}
 
 
 class SectionConfigError(AirflowFailException):
@@ -133,7 +133,8 @@ class OomnitzaSectionOperator(BaseOperator):
         from airflow_provider_oomnitza.hooks.oomnitza import OomnitzaHook
 
         assert config.oomnitza is not None
-        return OomnitzaHook.from_settings(self.source_settings(config.oomnitza))
+        settings = self.source_settings(config.oomnitza)
+        return OomnitzaHook.from_settings(settings, timeout=settings.timeout)
 
     # -- errors no retry fixes ------------------------------------------------------------------------
     def no_retry_error(self, exc: Exception) -> AirflowFailException | None:

@@ -9,6 +9,7 @@ from airflow.sdk.module_loading import import_string
 from airflow_provider_oomnitza.bulk import OomnitzaError
 from airflow_provider_oomnitza.mapping.needs import needs_of
 from airflow_provider_oomnitza.operators.base import OomnitzaSectionOperator, SectionConfigError, fails_fast
+from airflow_provider_oomnitza.operators.dead_letters import replay_records, requested_run
 from airflow_provider_oomnitza.operators.runs import close_earlier_portions, remove_old_runs, start_run
 from airflow_provider_oomnitza.state import SourceState
 from airflow_provider_oomnitza.webhooks.runs import device_records
@@ -46,33 +47,45 @@ class OomnitzaExtractOperator(OomnitzaSectionOperator):
         if effective.errors:
             raise SectionConfigError("mapping errors:\n" + "\n".join(
                 f"  {config.path}: [{section.name}] {e}" for e in effective.errors))
+        replay = requested_run(context)  # a rerun of an earlier run's dead letters, or ""
         storage.write_json("mappings.json", {
             "mapping_name": section.mapping_name,
             "mappings": effective.mappings,
             "sync_fields": effective.sync_fields,
+            "replay": replay,
         })
-        needs = needs_of(effective.mappings, custom_converters=config.converters,
-                         has_record_filter=section.record_filter is not None)
-        hook = import_string(section.source.hook)(  # type: ignore[union-attr]
-            self.source_settings(section), section=section.name, needs=needs
-        )
-        records = device_records(hook, section.name, context, storage)  # webhook or devices run
-        state = SourceState() if records is None and hook.incremental else None
-        since = state.read(section.name) if state else None
-        if records is None:
-            records = hook.records(since=since) if state else hook.records()
+        problems: list[str] = []
+        state = since = None
+        if replay:
+            self.log.info("Sending again only the dead letters of run %s (retry_dead_letters); the source is not read",
+                          replay)
+            records = replay_records(context["dag"].dag_id, replay, context["run_id"])
+        else:
+            needs = needs_of(effective.mappings, custom_converters=config.converters,
+                             has_record_filter=section.record_filter is not None)
+            hook = import_string(section.source.hook)(  # type: ignore[union-attr]
+                self.source_settings(section), section=section.name, needs=needs
+            )
+            problems = hook.problems
+            records = device_records(hook, section.name, context, storage)  # webhook or devices run
+            state = SourceState() if records is None and hook.incremental else None
+            since = state.read(section.name) if state else None
+            if records is None:
+                records = hook.records(since=since) if state else hook.records()
         if params["record_count"]:
             records = itertools.islice(records, params["record_count"])
         chunk_size = config.oomnitza.settings.chunk_size  # type: ignore[union-attr]
-        counts = storage.write_chunks(RAW, _capped(records, chunk_size), chunk_size)
-        storage.write_jsonl("extract_problems.jsonl", ({"problem": p} for p in hook.problems))
-        summary = {"extracted": sum(counts), "chunks": len(counts), "malformed": len(hook.problems),
+        limit = config.oomnitza.settings.max_record_bytes  # type: ignore[union-attr]
+        counts = storage.write_chunks(RAW, _capped(records, chunk_size), chunk_size, max_record_bytes=limit,
+                                      oversize=lambda n, size: problems.append(_oversize(n, size, limit)))
+        storage.write_jsonl("extract_problems.jsonl", ({"problem": p} for p in problems))
+        summary = {"extracted": sum(counts), "chunks": len(counts), "malformed": len(problems),
                    "chunk_size": chunk_size}
         if state is not None:
             summary.update(self._stage(state, section.name, context["run_id"], since, hook.watermark, params))
         storage.write_json("extract.json", summary)
         self.log.info("Extracted %d records from [%s] into %d chunk(s) under %s; %d problem(s) skipped",
-                      summary["extracted"], section.name, len(counts), storage, len(hook.problems))
+                      summary["extracted"], section.name, len(counts), storage, len(problems))
         return [{"chunk": i, "extracted": n} for i, n in enumerate(counts)]
 
     def _stage(self, state: SourceState, section: str, run_id: str, since, watermark, params) -> dict[str, Any]:
@@ -117,3 +130,8 @@ def _capped(records, chunk_size: int):
                 f"{most} chunks are needed (Airflow's [core] max_map_length)"
             )
         yield record
+
+
+def _oversize(number: int, size: int, limit: int) -> str:
+    return (f"source record {number} is {size} bytes as JSON, more than [oomnitza] max_record_bytes = {limit}: "
+            "skipped")

@@ -6,6 +6,7 @@ from typing import Any
 from airflow_provider_oomnitza.mapping.converters import ConverterContext
 from airflow_provider_oomnitza.mapping.engine import RecordMapper, RecordSkipped
 from airflow_provider_oomnitza.operators.base import OomnitzaChunkOperator, fails_fast
+from airflow_provider_oomnitza.operators.dead_letters import sendable
 from airflow_provider_oomnitza.operators.extract import RAW
 from airflow_provider_oomnitza.storage import chunk_name
 
@@ -33,8 +34,19 @@ class OomnitzaMapOperator(OomnitzaChunkOperator):
             context=converter_context,
             log=self.log,
         )
+        raws = storage.read_jsonl(chunk_name(RAW, index))
+        resent = 0
         with storage.writer(chunk_name(MAPPED, index)) as mapped, storage.writer(chunk_name(SKIPPED, index)) as skipped:
-            for position, raw, result in mapper.map_all(storage.read_jsonl(chunk_name(RAW, index))):
+            if plan.get("replay"):  # dead letters: records already mapped go as they are, source records are mapped
+                raws, ready, unusable = _split_dead_letters(raws)
+                if unusable:
+                    self.log.warning("Chunk %d: %d dead letter(s) hold neither the record as sent nor the source "
+                                     "record, so they cannot be sent again (written by an older version)",
+                                     index, unusable)
+                for record in ready:
+                    mapped.write(record)
+                resent = mapped.count
+            for position, raw, result in mapper.map_all(raws):
                 if not isinstance(result, RecordSkipped):
                     mapped.write(result)
                 elif result.kind != "filtered":
@@ -48,5 +60,19 @@ class OomnitzaMapOperator(OomnitzaChunkOperator):
         self.log.info("Chunk %d: %d mapped, %d filtered out, %d missing required fields, %d errors, "
                       "%d converter errors", index, stats.mapped, stats.filtered, stats.missing, stats.errors,
                       stats.converter_errors)
-        return {**self.chunk, "mapped": stats.mapped, "filtered": stats.filtered, "missing": stats.missing,
+        return {**self.chunk, "mapped": stats.mapped + resent, "filtered": stats.filtered, "missing": stats.missing,
                 "errors": stats.errors, "converter_errors": stats.converter_errors}
+
+
+def _split_dead_letters(entries):
+    """(source records to map, records to send as they are, entries with neither) of a chunk of dead letters."""
+    raws, ready, unusable = [], [], 0
+    for entry in entries:
+        record = sendable(entry)
+        if record is not None:
+            ready.append(record)
+        elif isinstance(entry.get("raw"), dict):
+            raws.append(entry["raw"])
+        else:
+            unusable += 1
+    return raws, ready, unusable

@@ -10,6 +10,7 @@ from tabulate import tabulate
 from airflow_provider_oomnitza.bulk import OomnitzaError
 from airflow_provider_oomnitza.config.settings import max_rejected_allows
 from airflow_provider_oomnitza.operators.base import OomnitzaSectionOperator, fails_fast
+from airflow_provider_oomnitza.operators.dead_letters import DEAD_LETTER, PARAM, key_text, sync_key
 from airflow_provider_oomnitza.operators.extract import RAW
 from airflow_provider_oomnitza.operators.map import MAPPED, SKIPPED
 from airflow_provider_oomnitza.operators.push import REJECTED
@@ -18,7 +19,6 @@ from airflow_provider_oomnitza.state import SourceState
 from airflow_provider_oomnitza.storage import chunk_name
 from airflow_provider_oomnitza.webhooks.runs import clear_consumed
 
-DEAD_LETTER = "dead_letter.jsonl"
 REPORT = "report.json"
 MAP_COUNTS = ("mapped", "filtered", "missing", "errors", "converter_errors")
 PUSH_COUNTS = ("pushed", "would_push", "rejected")
@@ -75,6 +75,7 @@ class OomnitzaReportOperator(OomnitzaSectionOperator):
             if params["testmode"]:
                 mark_closed(storage)
             else:
+                counts["undelivered"] = self._undelivered(storage, chunks, maps, pushes, dead)
                 self._oomnitza_outcomes(config, storage, context, counts, dead, complete)
         counts["dead_letter"] = dead.count
         counts["testmode"] = params["testmode"]
@@ -93,7 +94,7 @@ class OomnitzaReportOperator(OomnitzaSectionOperator):
             problems.append(self._rejected_problem(counts, max_rejected, where))
         if problems:
             raise AirflowFailException(f"[{section.name}] " + "; ".join(problems) + ". "
-                                       + self._files(storage, counts, chunks))
+                                       + self._files(storage, counts, chunks, context["run_id"]))
         if summary.get("next_since") is not None and SourceState().commit(section.name, context["run_id"]):
             self.log.info("[%s] the next run reads what changed after %s", section.name, summary["next_since"])
         if not params["save_data"]:
@@ -132,10 +133,52 @@ class OomnitzaReportOperator(OomnitzaSectionOperator):
             if exc.status != NO_PORTION:
                 raise
             rows = []
+        failed = []
         for row in per_record(rows).values():
             counts[f"oomnitza_{row.get('outcome')}"] = counts.get(f"oomnitza_{row.get('outcome')}", 0) + 1
             if row.get("outcome") == "failed":
-                dead.write({"stage": "oomnitza", "record": row.get("key"), "reason": row.get("message")})
+                failed.append(row)
+        sent = self._records_sent(storage, context, {key_text(row.get("key")) for row in failed}) if failed else {}
+        for row in failed:
+            entry = {"stage": "oomnitza", "record": row.get("key"), "reason": row.get("message")}
+            if key_text(row.get("key")) in sent:
+                entry["mapped"] = sent[key_text(row.get("key"))]
+            dead.write(entry)
+
+    @staticmethod
+    def _records_sent(storage, context, keys: set[str]) -> dict[str, dict]:
+        """The records as sent whose sync-field key is in ``keys``, from the mapped chunks."""
+        plan = storage.read_json("mappings.json")
+        found: dict[str, dict] = {}
+        chunks = storage.read_json("extract.json")["chunks"]
+        for index in range(chunks):
+            if not storage.exists(chunk_name(MAPPED, index)):
+                continue
+            for record in storage.read_jsonl(chunk_name(MAPPED, index)):
+                key = sync_key(record, plan["sync_fields"])
+                if key in keys:
+                    found[key] = record
+        return found
+
+    @staticmethod
+    def _undelivered(storage, chunks: int, maps: list[dict], pushes: list[dict], dead) -> int:
+        """Dead letters for every record of a chunk whose push (or map) task failed; how many."""
+        mapped_ok = {r.get("chunk") for r in maps}
+        pushed_ok = {r.get("chunk") for r in pushes}
+        before = dead.count
+        for index in range(chunks):
+            if index in pushed_ok:
+                continue
+            if index in mapped_ok and storage.exists(chunk_name(MAPPED, index)):
+                reason = (f"chunk {index} was not pushed: its push task failed (see its log), so Oomnitza did not "
+                          "confirm this record")
+                for record in storage.read_jsonl(chunk_name(MAPPED, index)):
+                    dead.write({"stage": "push", "record": record, "reason": reason})
+            elif storage.exists(chunk_name(RAW, index)):
+                reason = f"chunk {index} was not mapped: its map task failed (see its log)"
+                for raw in storage.read_jsonl(chunk_name(RAW, index)):
+                    dead.write({"stage": "map", "raw": raw, "reason": reason})
+        return dead.count - before
 
     def _max_rejected(self, config, section) -> tuple[str, str]:
         """The limit that applies and where it is set."""
@@ -158,10 +201,12 @@ class OomnitzaReportOperator(OomnitzaSectionOperator):
                 f"errors {counts['errors']}, converter errors {counts['converter_errors']})")
 
     @staticmethod
-    def _files(storage, counts: dict, chunks: int) -> str:
+    def _files(storage, counts: dict, chunks: int, run_id: str) -> str:
         files = [f"counts: {storage.path(REPORT)}"]
         if counts["dead_letter"]:
-            files.append(f"refused records: {storage.path(DEAD_LETTER)}")
+            what = "refused records" if not counts.get("undelivered") else "records that did not arrive"
+            files.append(f"{what}: {storage.path(DEAD_LETTER)} (send only these again: trigger the DAG with "
+                         f"{PARAM} = {run_id})")
         skipped = [str(storage.path(chunk_name(SKIPPED, i))) for i in range(chunks)
                    if storage.exists(chunk_name(SKIPPED, i)) and storage.path(chunk_name(SKIPPED, i)).stat().st_size]
         if skipped:

@@ -15,6 +15,7 @@ Bad input never causes a 500: every parse step is checked and answered.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 from dataclasses import dataclass
@@ -94,9 +95,17 @@ def max_body_bytes() -> int:
         return DEFAULT_MAX_BODY
 
 
+class _AsciiJSONResponse(JSONResponse):
+    """JSON with non-ASCII escaped: an answer may quote text from the body (an event name) holding a lone
+    surrogate, which UTF-8 cannot encode (found by fuzzing: a 500 instead of the 400)."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+
+
 def _answer(code: int, **body: Any) -> JSONResponse:
     headers = {"WWW-Authenticate": 'Basic realm="oomnitza-webhook"'} if code == 401 else None
-    return JSONResponse(body, status_code=code, headers=headers)
+    return _AsciiJSONResponse(body, status_code=code, headers=headers)
 
 
 class BodyTooLarge(Exception):

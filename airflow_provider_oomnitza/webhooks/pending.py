@@ -33,7 +33,7 @@ class PendingEvents:
         name = f"{int(time.time() * 1000):013d}-{uuid.uuid4().hex}.json"
         self.root.mkdir(parents=True, exist_ok=True)
         temp = self.root / f"{TEMP_PREFIX}{name}"
-        temp.write_text(json.dumps({**event, "received_at": time.time()}, ensure_ascii=False), encoding="utf-8")
+        temp.write_text(json.dumps({**event, "received_at": time.time()}, ensure_ascii=True), encoding="utf-8")
         temp.rename(self.root / name)
         return name
 

@@ -14,10 +14,15 @@ through the REST API with the official ``apache-airflow-client``, authenticated 
    request in flight: the scheduler notices the lost heartbeat, the task is retried on the other
    worker, it re-sends the chunk into the same portion, and Oomnitza's upsert by sync field keeps
    every record exactly once.
+3. Only the process running a push task is killed (SIGKILL) mid-request, its worker lives on:
+   Airflow fails that try and retries the task in the same run; every record arrives once.
+4. No secret in what the workers wrote: task log files, component logs, the run folders.
 """
 from __future__ import annotations
 
 import csv
+import secrets
+import signal
 import time
 from collections import Counter
 from pathlib import Path
@@ -32,7 +37,7 @@ from tests.simulators.base import SimulatorProcess, knobs, stats
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
-TOKEN = "sandbox-token"
+TOKEN = "sbx-" + secrets.token_hex(16)  # random, so that the leak scan means something
 CHUNK_SIZE = 20
 BATCH_SIZE = 10
 # section -> (kind, serial/login prefix, record count)
@@ -41,6 +46,7 @@ SECTIONS = {
     "csv_assets.Phones": ("assets", "PHN", 40),   # 2 chunks
     "csv_users": ("users", "usr", 30),            # 2 chunks, the last one partial
     "csv_assets.Kill": ("assets", "KIL", CHUNK_SIZE),  # 1 chunk of 2 batches: the kill scenario
+    "csv_assets.TaskKill": ("assets", "TSK", CHUNK_SIZE),  # the same, killing only the task's process
 }
 CONCURRENT = ("csv_assets.Laptops", "csv_assets.Phones", "csv_users")
 HEARTBEAT_TIMEOUT = 20
@@ -95,7 +101,7 @@ def deployment(tmp_path_factory):
     dags.mkdir()
     (dags / "oomnitza.py").write_text((REPO / "dags" / "oomnitza.py").read_text())
     files = write_source_files(root)
-    sandbox = SimulatorProcess("tests.simulators.oomnitza", cwd=str(REPO))
+    sandbox = SimulatorProcess("tests.simulators.oomnitza", "--token", TOKEN, cwd=str(REPO))
     try:
         ini = root / "config.ini"
         write_config(ini, sandbox.url, files)
@@ -273,3 +279,54 @@ def test_worker_killed_mid_push_is_retried_without_lost_or_duplicated_records(de
     assert stats(deployment.sandbox)["by_path"]["/api/v3/bulk"] - before >= 2 * batches
     assert sync_keys(deployment.records(kind), kind, prefix) == expected_keys(section)
     assert report_of(deployment, dag_id, run_id)["pushed"] == count
+
+
+def push_in_flight(deployment: Deployment, dag_id: str, run_id: str, before: int):
+    """The running push task instance once its first batch is stored and the second is in flight."""
+    deadline = time.monotonic() + 150
+    while time.monotonic() < deadline:
+        sim = stats(deployment.sandbox)
+        if sim["by_path"].get("/api/v3/bulk", 0) - before >= 2 and sim["in_flight"] >= 1:
+            push = [t for t in deployment.task_instances(dag_id, run_id) if t.task_id == "push"]
+            if push and push[0].state and push[0].state.value == "running":
+                return push[0]
+        time.sleep(0.2)
+    pytest.fail("the push never had a request in flight: " + deployment.summary(dag_id, run_id))
+
+
+def test_task_process_killed_mid_push_is_retried_in_the_same_run(deployment: Deployment):
+    section = "csv_assets.TaskKill"
+    kind, prefix, count = SECTIONS[section]
+    dag_id = dag_id_for(section)
+    deployment.wait_for_dags([dag_id])
+    before = stats(deployment.sandbox)["by_path"].get("/api/v3/bulk", 0)
+    knobs(deployment.sandbox, latency_ms=3000)
+    run_id = deployment.trigger(dag_id, conf={"workers": 1})
+    push = push_in_flight(deployment, dag_id, run_id, before)
+
+    # the task runner of that try retitles itself "airflow worker -- <task instance id>"
+    title = f"airflow worker -- {push.id}"
+    [task_process] = [p for p in deployment.cluster.process_tree(push.hostname) if title in " ".join(p.cmdline())]
+    task_process.send_signal(signal.SIGKILL)
+    knobs(deployment.sandbox, latency_ms=0)
+
+    deployment.wait_for_runs([(dag_id, run_id)])
+    deployment.cluster.check_alive(push.hostname)  # the worker itself lived on
+    tries = deployment.tis.get_task_instance_tries(dag_id, run_id, "push", map_index=0).task_instances
+    by_try = {t.try_number: t for t in tries}
+    assert by_try[1].state.value != "success" and by_try[max(by_try)].state.value == "success", [
+        (t.try_number, t.hostname, t.state) for t in tries]
+    assert max(by_try) == 2  # retried once, in this run
+    assert sync_keys(deployment.records(kind), kind, prefix) == expected_keys(section)
+    assert report_of(deployment, dag_id, run_id)["pushed"] == count
+
+
+def test_no_secret_in_worker_task_logs_component_logs_or_run_folders(deployment: Deployment):
+    from tests.leak_scan import assert_no_leaks
+
+    workdir = deployment.cluster.s.workdir
+    task_logs = [p for name in deployment.cluster.worker_names for p in (workdir / name).rglob("*.log")]
+    assert any("task_id=push" in str(p) for p in task_logs), "no task log files written by the workers"
+    runs = Path(deployment.cluster.s.storage_url.removeprefix("file://"))
+    assert any(runs.rglob("report.json"))
+    assert_no_leaks([TOKEN], paths=[workdir, runs])

@@ -5,7 +5,8 @@ This module adds what all of them need and none of them should write again:
 
 * fault knobs (latency, a fixed-window rate limit answered with 429, the next N
   requests failing with a chosen status, before or after the handler ran and with an
-  optional ``Retry-After``), changeable at run time over HTTP at ``/_sim/knobs`` so a
+  optional ``Retry-After``, or instead cut off: a reset connection, a hang past the client's
+  read timeout, a truncated page), changeable at run time over HTTP at ``/_sim/knobs`` so a
   test can steer a simulator running in another process;
 * counters (requests per path, peak concurrent requests) at ``/_sim/stats``;
 * vendor settings: a simulator that passes a :class:`Settings` dataclass to
@@ -79,6 +80,11 @@ class Knobs(Settings):
     # Seconds announced in Retry-After on injected failures (a maintenance-mode 503);
     # None leaves the failure response as the simulator builds it.
     fail_retry_after_s: float | None = None
+    # What an injected failure is: "status" (answer fail_status), "reset" (close the connection
+    # without an answer), "hang" (answer nothing for hang_s, then close: a client's read timeout),
+    # "truncate" (status 200 with the first half of the real answer's body: a malformed page).
+    fail_action: str = "status"
+    hang_s: float = 5.0
 
 
 @dataclass
@@ -203,11 +209,19 @@ async def _faults_middleware(request: web.Request, handler: Callable[[web.Reques
             k.fail_next -= 1
             st.injected_failures += 1
             status, retry_after = k.fail_status, k.fail_retry_after_s
+            if k.fail_action == "truncate":
+                return _truncated(await handler(request))
             if k.fail_after_handler:
                 try:
                     await handler(request)  # the request takes effect; its answer is lost
                 except web.HTTPException:
                     pass
+            if k.fail_action in ("reset", "hang"):
+                if k.fail_action == "hang":
+                    await asyncio.sleep(k.hang_s)
+                if request.transport is not None:
+                    request.transport.abort()  # the client sees the connection end without an answer
+                raise asyncio.CancelledError
             response = state.failure_response(status, request)
             if retry_after is not None:
                 response.headers["Retry-After"] = fmt_seconds(retry_after)
@@ -215,6 +229,15 @@ async def _faults_middleware(request: web.Request, handler: Callable[[web.Reques
         return await handler(request)
     finally:
         st.in_flight -= 1
+
+
+def _truncated(response: web.StreamResponse) -> web.Response:
+    """A 200 with the first half of ``response``'s body, as a proxy cut off mid-page."""
+    body = getattr(response, "body", None) or b""
+    if not isinstance(body, bytes):
+        body = bytes(getattr(body, "_value", b"")) if hasattr(body, "_value") else b""
+    return web.Response(body=body[: len(body) // 2], status=200,
+                        content_type=response.content_type or "application/json")
 
 
 async def _update_settings(request: web.Request, settings: Settings) -> web.Response:

@@ -102,6 +102,11 @@ class OneLoginConfig(Settings):
     v1_max_limit: int = 50             # v1 page size and ``limit`` maximum
     xml_page_size: int = 100
     clock_offset_s: float = 0.0        # added to the clock: expires tokens, ends rate windows
+    # Faults of a live directory: each v2 page after the first also repeats the last ``page_overlap``
+    # users of the page before (paging shifted by users added meanwhile), and every token
+    # expires after the ``expire_tokens_after_pages``-th v2 page was served (0 = never).
+    page_overlap: int = 0
+    expire_tokens_after_pages: int = 0
 
 
 # ---- error bodies ----------------------------------------------------------------------------
@@ -157,6 +162,7 @@ class OneLoginState(SimState):
         self.api_token = api_token
         self.tokens: dict[str, tuple[str, float, float]] = {}   # token -> (client id, created, expires)
         self.tokens_issued = 0
+        self.pages_served = 0
         self._budget_start: float | None = None
         self._budget_used = 0
 
@@ -167,6 +173,7 @@ class OneLoginState(SimState):
         super().reset()
         self.tokens.clear()
         self.tokens_issued = 0
+        self.pages_served = 0
         self._budget_start, self._budget_used = None, 0
 
     # -- tokens
@@ -473,7 +480,11 @@ async def list_users_v2(request: web.Request) -> web.Response:
     total = len(rows)
     pages = max(1, math.ceil(total / limit))
     start = (page - 1) * limit
-    items = rows.slice(start, start + limit) if isinstance(rows, UserDirectory) else rows[start:start + limit]
+    first = max(0, start - cfg.page_overlap) if page > 1 else start
+    items = rows.slice(first, start + limit) if isinstance(rows, UserDirectory) else rows[first:start + limit]
+    state.pages_served += 1
+    if cfg.expire_tokens_after_pages and state.pages_served == cfg.expire_tokens_after_pages:
+        state.tokens.clear()  # the next call's token is refused: it expired mid-run
     fields = [f.strip() for f in q["fields"].split(",") if f.strip()] if q.get("fields") else None
     headers = {"Total-Count": str(total), "Total-Pages": str(pages), "Current-Page": str(page),
                "Page-Items": str(limit)}

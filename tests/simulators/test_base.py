@@ -112,7 +112,7 @@ def test_knobs_round_trip_and_reject_unknown_names(sim):
     body = requests.get(sim.url + "/_sim/knobs", timeout=10).json()
     assert body == {"latency_ms": 0.0, "rate_limit": 0, "rate_window_s": 1.0, "retry_after_s": 1.0,
                     "fail_next": 0, "fail_status": 503, "fail_path": "", "fail_after_handler": False,
-                    "fail_retry_after_s": None}
+                    "fail_retry_after_s": None, "fail_action": "status", "hang_s": 5.0}
     assert knobs(sim, latency_ms=5)["latency_ms"] == 5
     r = requests.post(sim.url + "/_sim/knobs", json={"no_such_knob": 1}, timeout=10)
     assert r.status_code == 400 and "unknown knob 'no_such_knob'" in r.json()["error"]
