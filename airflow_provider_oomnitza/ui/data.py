@@ -105,7 +105,7 @@ class RunFiles:
         return value if isinstance(value, dict) else {"_error": "report.json is not a JSON object"}
 
     def refused(self) -> Iterator[dict[str, Any]]:
-        """Records Oomnitza refused, from ``dead_letter.jsonl``: stage, record, reason."""
+        """Records Oomnitza refused or that were not delivered, from ``dead_letter.jsonl``: stage, record, reason."""
         yield from self._jsonl(DEAD_LETTER)
 
     def skipped(self) -> Iterator[dict[str, Any]]:

@@ -253,8 +253,10 @@ def run_page(section: SectionInfo, run: RunInfo, refused: Page, skipped: Page, l
         body = f'<div class="card"><p class="warn">report.json cannot be read: {escape(report["_error"])}</p></div>'
     else:
         body = f'<div class="card"><h2>Counts</h2><div style="margin-top:10px">{tiles(run.counts)}</div></div>'
-    body += records_card("Refused records", "refused", refused, section, run, links, offsets,
-                         "Oomnitza refused these (from dead_letter.jsonl): on upload, or marked failed in its run log.",
+    body += records_card("Refused or undelivered records", "refused", refused, section, run, links, offsets,
+                         "From dead_letter.jsonl: refused by Oomnitza on upload or marked failed in its run log, or "
+                         "not delivered because their chunk's push or map task failed (stage push or map). "
+                         "Trigger the section with retry_dead_letters = this run's id to send only these again.",
                          ("stage", "record", "reason"))
     body += records_card("Skipped records", "skipped", skipped, section, run, links, offsets,
                          "Not sent (from the map task's skipped files and unreadable source records).",
