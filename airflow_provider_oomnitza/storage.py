@@ -150,6 +150,10 @@ def chunk_name(prefix: str, index: int) -> str:
     return f"{prefix}-{index:05d}.jsonl"
 
 
+WRITE_BUFFER = 1000
+_dumps = json.JSONEncoder(default=str, ensure_ascii=True).encode
+
+
 class JsonlWriter:
     """Appends records to a JSON Lines file, opened on the first write."""
 
@@ -157,6 +161,7 @@ class JsonlWriter:
         self.path = path
         self.count = 0
         self._fh = None
+        self._buffer: list[str] = []
 
     def write(self, record: Any) -> None:
         if self._fh is None:
@@ -164,15 +169,23 @@ class JsonlWriter:
             self._fh = self.path.open("w", encoding="utf-8")
         # ASCII escapes: a source record may hold text UTF-8 cannot encode (a lone surrogate from a
         # JSON source), which must travel to the map task, not fail the whole extract.
-        self._fh.write(json.dumps(record, default=str, ensure_ascii=True))
-        self._fh.write("\n")
+        self._buffer.append(_dumps(record))
         self.count += 1
+        if len(self._buffer) >= WRITE_BUFFER:  # one write per WRITE_BUFFER records: a call through
+            self._flush()                       # ObjectStoragePath/fsspec per record costs more than the JSON
+
+    def _flush(self) -> None:
+        if self._buffer:
+            self._buffer.append("")
+            self._fh.write("\n".join(self._buffer))
+            self._buffer = []
 
     def close(self) -> None:
         if self._fh is None and self.count == 0:  # an empty chunk is an empty file, not a missing one
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.path.write_text("", encoding="utf-8")
         if self._fh is not None:
+            self._flush()
             self._fh.close()
             self._fh = None
 

@@ -287,15 +287,27 @@ class OomnitzaHook(HttpHook):
         return self.call("POST", f"api/v3/bulk/{portion}/finalize", json={}).json()
 
     def run_log(self, portion: str, page_size: int = 1000) -> dict[str, Any]:
-        """Counters and per-record outcomes of a portion (all pages)."""
-        first = self.call("GET", f"api/v3/connector_run_logs/{portion}", params={"limit": page_size}).json()
-        records = list(first.get("records", []))
-        total = first.get("total", len(records))
-        while len(records) < total:
-            page = self.call("GET", f"api/v3/connector_run_logs/{portion}",
-                             params={"limit": page_size, "skip": len(records)}).json()
-            if not page.get("records"):
+        """Counters and per-record outcomes of a portion (all pages, in one list: for small portions;
+        the report streams them with ``iter_run_log``)."""
+        summary: dict[str, Any] = {}
+        records = list(self.iter_run_log(portion, page_size, summary=summary))
+        return {**summary, "records": records}
+
+    def iter_run_log(self, portion: str, page_size: int = 1000,
+                     summary: dict[str, Any] | None = None) -> Iterator[dict]:
+        """The per-record outcomes of a portion, page by page, so memory stays flat for millions of
+        records; ``summary`` (if given) gets the counters of the first page."""
+        seen = 0
+        total = None
+        while total is None or seen < total:
+            params = {"limit": page_size, **({"skip": seen} if seen else {})}
+            page = self.call("GET", f"api/v3/connector_run_logs/{portion}", params=params).json()
+            rows = page.pop("records", None) or []
+            if total is None:
+                total = page.get("total", len(rows))
+                if summary is not None:
+                    summary.update(page)
+            if not rows:
                 break
-            records += page["records"]
-        first["records"] = records
-        return first
+            seen += len(rows)
+            yield from rows

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from airflow.sdk.exceptions import AirflowFailException
 from tabulate import tabulate
@@ -123,16 +123,16 @@ class OomnitzaReportOperator(OomnitzaSectionOperator):
                 if exc.status not in (NO_PORTION, CLOSED):
                     raise
             mark_closed(storage)
-        try:
-            rows = hook.run_log(portion).get("records", [])
-        except OomnitzaError as exc:
-            if exc.status != NO_PORTION:
-                raise
-            rows = []
-        for row in per_record(rows).values():
-            counts[f"oomnitza_{row.get('outcome')}"] = counts.get(f"oomnitza_{row.get('outcome')}", 0) + 1
-            if row.get("outcome") == "failed":
-                dead.write({"stage": "oomnitza", "record": row.get("key"), "reason": row.get("message")})
+        with OutcomeTally() as tally:
+            try:
+                tally.add_all(hook.iter_run_log(portion))
+            except OomnitzaError as exc:
+                if exc.status != NO_PORTION:
+                    raise
+            for outcome, number in tally.counts().items():
+                counts[f"oomnitza_{outcome}"] = counts.get(f"oomnitza_{outcome}", 0) + number
+            for key, message in tally.failed():
+                dead.write({"stage": "oomnitza", "record": key, "reason": message})
 
     def _max_rejected(self, config, section) -> tuple[str, str]:
         """The limit that applies and where it is set."""
@@ -169,15 +169,60 @@ class OomnitzaReportOperator(OomnitzaSectionOperator):
         return "Files: " + "; ".join(files)
 
 
-def per_record(rows: Iterable[dict]) -> dict[str, dict]:
-    """Oomnitza's run-log rows, one per record: its last outcome. A record stored twice (a request
-    whose answer was lost and was sent again, a retried or resumed push) comes back as ``added``
-    or ``updated`` and then ``unchanged``; the repeat changed nothing, so it keeps the first."""
-    latest: dict[str, dict] = {}
-    for row in rows:
-        key = json.dumps(row.get("key"), sort_keys=True, default=str)
-        before = latest.get(key)
-        if before and row.get("outcome") == "unchanged" and before.get("outcome") in ("added", "updated"):
-            continue
-        latest[key] = row
-    return latest
+class OutcomeTally:
+    """Oomnitza's run-log rows, one per record: its last outcome, kept in a temporary SQLite file so
+    the report's memory stays flat however many records the run had.
+
+    A record stored twice (a request whose answer was lost and was sent again, a retried or resumed
+    push) comes back as ``added`` or ``updated`` and then ``unchanged``; the repeat changed nothing,
+    so it keeps the first."""
+
+    PAGE = 1000
+
+    def __init__(self) -> None:
+        import sqlite3
+        import tempfile
+
+        self._dir = tempfile.TemporaryDirectory(prefix="oomnitza-report-")
+        self._db = sqlite3.connect(f"{self._dir.name}/outcomes.db")
+        self._db.execute("PRAGMA journal_mode = OFF")
+        self._db.execute("PRAGMA synchronous = OFF")
+        self._db.execute("CREATE TABLE o (key TEXT PRIMARY KEY, outcome TEXT, message TEXT, seq INTEGER)")
+        self._seq = 0
+
+    def add_all(self, rows: Iterable[dict]) -> None:
+        page: list[tuple] = []
+        for row in rows:
+            self._seq += 1
+            page.append((json.dumps(row.get("key"), sort_keys=True, default=str), row.get("outcome"),
+                         row.get("message"), self._seq))
+            if len(page) >= self.PAGE:
+                self._upsert(page)
+                page = []
+        self._upsert(page)
+
+    def _upsert(self, page: list[tuple]) -> None:
+        if page:
+            self._db.executemany(
+                "INSERT INTO o VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET outcome = excluded.outcome, "
+                "message = excluded.message WHERE NOT (excluded.outcome = 'unchanged' "
+                "AND o.outcome IN ('added', 'updated'))", page)
+
+    def counts(self) -> dict[str, int]:
+        return dict(self._db.execute("SELECT outcome, COUNT(*) FROM o GROUP BY outcome"))
+
+    def failed(self) -> Iterator[tuple[Any, str | None]]:
+        """(key, message) of the records whose outcome is ``failed``, in the order Oomnitza logged them."""
+        for key, message in self._db.execute("SELECT key, message FROM o WHERE outcome = 'failed' ORDER BY seq"):
+            yield json.loads(key), message
+
+    def close(self) -> None:
+        self._db.close()
+        self._dir.cleanup()
+
+    def __enter__(self) -> "OutcomeTally":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
