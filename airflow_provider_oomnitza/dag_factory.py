@@ -177,6 +177,8 @@ def build_dag(config: Config, section: SectionConfig, ini_path: str, auto_regist
             "workers": Param(0, type="integer", minimum=0, maximum=64, title="Workers",
                              description=f"Bulk requests in flight per push task; 0 = [oomnitza] workers "
                                          f"({oomnitza.workers}) (--workers)."),  # type: ignore[union-attr]
+            "full_sync": Param(False, type="boolean", title="Full sync",
+                               description="With delta_sync: send every record, not only the new or changed ones."),
             **extra_params,
         },
     ) as dag:
@@ -210,7 +212,7 @@ def doc_markdown(config: Config, section: SectionConfig, ini_path: str) -> str:
         f"Syncs **{section.source.record_type}** into Oomnitza as `{section.mapping_name}`, "
         f"identified by `{', '.join(effective.sync_fields) or '-'}`. Config: `{ini_path}`.",
         "",
-        "Trigger with the form's parameters: test mode, record count, save data, workers.",
+        "Trigger with the form's parameters: test mode, record count, save data, workers, full sync.",
         "",
     ]
     warnings = config.warnings_for(section)

@@ -109,6 +109,8 @@ class CommonSettings(SettingsModel):
     schedule: str = setting("", doc="Cron expression or preset for this section's DAG.")
     conn_id: str = setting("", doc="Airflow connection with this section's URL and credentials (instead of the INI's).")
     max_rejected: str = setting("", doc="This section's [oomnitza] max_rejected (empty: use that one).")
+    delta_sync: Bool = setting(False, doc="Send only records new or changed since the last successful run "
+                                          "(docs/performance.md, delta sync).")
 
     def problems(self) -> list[tuple[str, str]]:
         out = []
@@ -182,6 +184,9 @@ class OomnitzaSettings(SettingsModel):
                                          "it fails: a count, or a percentage of the records extracted such as 5%.")
     keep_runs_days: Int = setting(7, doc="Days a run folder is kept; older ones are removed when the section runs "
                                          "again (0 keeps them).")
+    full_sync_every: str = setting("", doc="With delta_sync: send every record again when the last full sync "
+                                           "is this old (12h, 7d, 2w); empty: only with the full_sync parameter.",
+                                   example="7d")
     allow_python: Bool = setting(True, doc="Allow Python in this file (recordfilter, [converters]); it runs as "
                                            "trusted code with the Airflow worker's rights.")
 
@@ -194,6 +199,12 @@ class OomnitzaSettings(SettingsModel):
             out.append(("max_rejected", max_rejected_problem(self.max_rejected)))
         if schedule_problem(self.schedule):
             out.append(("schedule", schedule_problem(self.schedule)))
+        try:
+            from airflow_provider_oomnitza.delta import period_seconds
+
+            period_seconds(self.full_sync_every)
+        except ValueError as exc:
+            out.append(("full_sync_every", str(exc)))
         if self.conn_id:
             return out
         if not self.url:

@@ -17,7 +17,7 @@ from airflow_provider_oomnitza.masking import mask
 from airflow_provider_oomnitza.storage import RunStorage
 
 # Trigger-form parameters of every sync DAG, with the original CLI option each replaces.
-PARAM_DEFAULTS = {"testmode": False, "record_count": 0, "save_data": False, "workers": 0}
+PARAM_DEFAULTS = {"testmode": False, "record_count": 0, "save_data": False, "workers": 0, "full_sync": False}
 
 
 class SectionConfigError(AirflowFailException):

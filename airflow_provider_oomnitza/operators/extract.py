@@ -7,6 +7,7 @@ from typing import Any
 from airflow.sdk.module_loading import import_string
 
 from airflow_provider_oomnitza.bulk import OomnitzaError
+from airflow_provider_oomnitza.delta import DeltaState, period_seconds
 from airflow_provider_oomnitza.mapping.needs import needs_of
 from airflow_provider_oomnitza.operators.base import OomnitzaSectionOperator, SectionConfigError, fails_fast
 from airflow_provider_oomnitza.operators.runs import close_earlier_portions, remove_old_runs, start_run
@@ -40,6 +41,12 @@ class OomnitzaExtractOperator(OomnitzaSectionOperator):
         params = self.run_params(context)
         storage = self.storage(context)
         self._tidy_up(config, storage, context, params["testmode"])
+        delta = DeltaState(storage).decide(
+            enabled=section.settings.delta_sync, full_sync_param=params["full_sync"],  # type: ignore[union-attr]
+            full_sync_every=period_seconds(config.oomnitza.settings.full_sync_every))  # type: ignore[union-attr]
+        if delta["enabled"]:
+            self.log.info("Delta sync: %s (%s)", "sending every record" if delta["full"] else "sending only new or "
+                          "changed records", delta["why"])
         server = self._server_mappings(config, section, params["testmode"])
         effective = section.effective_mappings(server)
         if effective.errors:

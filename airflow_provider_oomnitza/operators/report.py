@@ -9,6 +9,7 @@ from tabulate import tabulate
 
 from airflow_provider_oomnitza.bulk import OomnitzaError
 from airflow_provider_oomnitza.config.settings import max_rejected_allows
+from airflow_provider_oomnitza.delta import DeltaState, run_log_key
 from airflow_provider_oomnitza.operators.base import OomnitzaSectionOperator, fails_fast
 from airflow_provider_oomnitza.operators.extract import RAW
 from airflow_provider_oomnitza.operators.map import MAPPED, SKIPPED
@@ -20,7 +21,7 @@ from airflow_provider_oomnitza.webhooks.runs import clear_consumed
 DEAD_LETTER = "dead_letter.jsonl"
 REPORT = "report.json"
 MAP_COUNTS = ("mapped", "filtered", "missing", "errors", "converter_errors")
-PUSH_COUNTS = ("pushed", "would_push", "rejected")
+PUSH_COUNTS = ("pushed", "would_push", "rejected", "delta_skipped")
 OOMNITZA_COUNTS = ("added", "updated", "unchanged", "skipped", "failed")
 # Records that did not arrive because of an error, which [oomnitza] max_rejected limits. Not counted:
 # records a recordfilter left out, records Oomnitza skipped for insert_only/update_only, and the
@@ -51,6 +52,7 @@ class OomnitzaReportOperator(OomnitzaSectionOperator):
 
     @fails_fast
     def execute(self, context) -> dict[str, Any]:
+        self._failed_keys: list[int] = []  # Oomnitza's failed records: not fingerprinted, so sent again
         config, section = self.load(context)
         params = self.run_params(context)
         storage = self.storage(context)
@@ -93,6 +95,7 @@ class OomnitzaReportOperator(OomnitzaSectionOperator):
         if problems:
             raise AirflowFailException(f"[{section.name}] " + "; ".join(problems) + ". "
                                        + self._files(storage, counts, chunks))
+        self._commit_delta(storage, context, chunks, params["testmode"])
         if not params["save_data"]:
             for prefix in (RAW, MAPPED):
                 storage.remove_tree(prefix.split("/")[0])
@@ -133,6 +136,17 @@ class OomnitzaReportOperator(OomnitzaSectionOperator):
                 counts[f"oomnitza_{outcome}"] = counts.get(f"oomnitza_{outcome}", 0) + number
             for key, message in tally.failed():
                 dead.write({"stage": "oomnitza", "record": key, "reason": message})
+                self._failed_keys.append(run_log_key(key))
+
+    def _commit_delta(self, storage, context, chunks: int, testmode: bool) -> None:
+        """The run succeeded: its fingerprints become the ones the next run compares with."""
+        state = DeltaState(storage)
+        decision = state.decision()
+        if not decision["enabled"] or testmode:
+            return
+        kept = state.commit(context["run_id"], chunks, full=decision["full"], drop=self._failed_keys)
+        self.log.info("Delta sync: %d record fingerprints kept for the next run (%s run)", kept,
+                      "a full" if decision["full"] else "a delta")
 
     def _max_rejected(self, config, section) -> tuple[str, str]:
         """The limit that applies and where it is set."""
