@@ -1,7 +1,7 @@
 """A sync of N records through the real operators, stage by stage: records/s, wall time, requests, peak RSS.
 
     python benchmarks/sync_stages.py [--records 10000,100000,1000000] [--latency-ms 50] [--source csv|json]
-                                     [--workers 2] [--batch-size 100] [--chunk-size 5000] [--delta]
+                                     [--workers 2] [--batch-size 100] [--chunk-size 20000] [--delta]
 
 A CSV (or JSON) file of N records (20 plain fields), a ``[csv_assets]`` (``[json_assets]``) section,
 and the Oomnitza sandbox in its own process with ``--latency-ms`` added to every request. Each
@@ -40,7 +40,7 @@ def main() -> None:
     parser.add_argument("--source", choices=("csv", "json"), default="csv")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=100)
-    parser.add_argument("--chunk-size", type=int, default=5000)
+    parser.add_argument("--chunk-size", type=int, default=20000)
     parser.add_argument("--delta", action="store_true", help="delta_sync on; a second run over the same file")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--home", help=argparse.SUPPRESS)

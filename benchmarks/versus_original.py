@@ -1,7 +1,7 @@
 """A whole CSV sync through Airflow vs. the original connector's way, into the same sandbox, in the same run.
 
     python benchmarks/versus_original.py [--records 100000] [--latency-ms 50] [--original-records 2000]
-                                         [--chunk-size 5000] [--workers 2]
+                                         [--chunk-size 20000] [--workers 2]
 
 The Oomnitza sandbox runs in its own process with ``--latency-ms`` added to every request.
 
@@ -78,7 +78,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--original-records", type=int, default=2000)
-    parser.add_argument("--chunk-size", type=int, default=5000)
+    parser.add_argument("--chunk-size", type=int, default=20000)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     from tests.simulators.base import SimulatorProcess

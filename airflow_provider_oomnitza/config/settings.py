@@ -175,7 +175,7 @@ class OomnitzaSettings(SettingsModel):
     conn_id: str = setting("", doc="Airflow connection with Oomnitza's URL and credentials (instead of the above).")
     batch_size: Int = setting(100, doc="Records per bulk request.")
     workers: Int = setting(2, doc="Bulk requests in flight per push task (the --workers option).")
-    chunk_size: Int = setting(5000, doc="Records per chunk; each chunk is mapped and pushed by its own task.")
+    chunk_size: Int = setting(20000, doc="Records per chunk; each chunk is mapped and pushed by its own task.")
     parallel_chunks: Int = setting(4, doc="Chunks mapped or pushed at once in one run (Oomnitza sees at most "
                                           "this many push tasks, each with `workers` requests in flight).")
     retries: Int = setting(2, doc="Airflow retries of each task of a sync.")
