@@ -29,7 +29,8 @@ from typing import Any, Iterable, Iterator
 from airflow_provider_oomnitza.storage import RunStorage, _safe
 
 DELTA = "delta.json"  # the run's decision (run folder): enabled, full, why
-STAGED = "delta_staged/chunk"  # the run's staged fingerprints (run folder), one sorted file per chunk
+STAGED = "delta_staged/chunk"
+DROPPED = "delta_staged/dropped.bin"  # keys of records Oomnitza did not store, from the report  # the run's staged fingerprints (run folder), one sorted file per chunk
 COMMITTED = "committed.json"  # per DAG: the file holding the fingerprints, when, the last full sync
 _dumps = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False).encode
 _PERIOD = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
@@ -160,10 +161,14 @@ class DeltaState:
         """The fingerprints of a chunk's records now in Oomnitza (sorted here, so commit can merge)."""
         return _write_pairs(self.run.path(f"{STAGED}-{chunk:05d}.bin"), sorted(pairs))
 
-    def commit(self, run_id: str, chunks: int, *, full: bool, drop: Iterable[int] = ()) -> int:
-        """Merge the run's staged fingerprints into the committed ones (a full run replaces them);
-        ``drop``: keys Oomnitza failed, to be sent again. The number of fingerprints kept."""
-        dropped = set(drop)
+    def stage_dropped(self, keys: Iterable[int]) -> int:
+        """Keys (in order) of records Oomnitza did not store (failed, skipped): commit leaves them out."""
+        return _write_pairs(self.run.path(DROPPED), ((key, 0) for key in keys))
+
+    def commit(self, run_id: str, chunks: int, *, full: bool) -> int:
+        """Merge the run's staged fingerprints into the committed ones (a full run replaces them), without
+        the keys ``stage_dropped`` named; all streamed. The number of fingerprints kept."""
+        dropped = _Skipper(_read_pairs(self.run.path(DROPPED)) if self.run.exists(DROPPED) else iter(()))
         sources = [_read_pairs(self.run.path(f"{STAGED}-{i:05d}.bin")) for i in range(chunks)
                    if self.run.exists(f"{STAGED}-{i:05d}.bin")]
         info = self.info()
@@ -174,10 +179,10 @@ class DeltaState:
         def merged() -> Iterator[tuple[int, int]]:
             last_key, last_value = None, None
             for key, value in heapq.merge(*sources, key=lambda pair: pair[0]):
-                if key != last_key and last_key is not None and last_key not in dropped:
+                if key != last_key and last_key is not None and not dropped.has(last_key):
                     yield last_key, last_value
                 last_key, last_value = key, value
-            if last_key is not None and last_key not in dropped:
+            if last_key is not None and not dropped.has(last_key):
                 yield last_key, last_value
 
         count = _write_pairs(self.root / name, merged())
@@ -189,6 +194,19 @@ class DeltaState:
             (self.root / info["file"]).unlink()
         return count
 
+
+
+class _Skipper:
+    """Membership in a sorted stream of keys, asked in ascending order (a merge join: flat memory)."""
+
+    def __init__(self, pairs: Iterator[tuple[int, int]]):
+        self._keys = (key for key, _ in pairs)
+        self._next = next(self._keys, None)
+
+    def has(self, key: int) -> bool:
+        while self._next is not None and self._next < key:
+            self._next = next(self._keys, None)
+        return self._next == key
 
 
 class ChunkDelta:

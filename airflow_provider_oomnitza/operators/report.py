@@ -30,6 +30,8 @@ OOMNITZA_COUNTS = ("added", "updated", "unchanged", "skipped", "failed")
 REJECTED_COUNTS = ("missing", "errors", "converter_errors", "rejected", "oomnitza_failed")
 # Oomnitza answers meaning "no such portion" (nothing was stored in it) and "already finalized".
 NO_PORTION, CLOSED = 404, 409
+# Oomnitza's outcomes that leave a record as it was there: delta sync sends those records again.
+NOT_STORED = ("failed", "skipped")
 
 
 class OomnitzaReportOperator(OomnitzaSectionOperator):
@@ -52,7 +54,6 @@ class OomnitzaReportOperator(OomnitzaSectionOperator):
 
     @fails_fast
     def execute(self, context) -> dict[str, Any]:
-        self._failed_keys: list[int] = []  # Oomnitza's failed records: not fingerprinted, so sent again
         config, section = self.load(context)
         params = self.run_params(context)
         storage = self.storage(context)
@@ -136,7 +137,8 @@ class OomnitzaReportOperator(OomnitzaSectionOperator):
                 counts[f"oomnitza_{outcome}"] = counts.get(f"oomnitza_{outcome}", 0) + number
             for key, message in tally.failed():
                 dead.write({"stage": "oomnitza", "record": key, "reason": message})
-                self._failed_keys.append(run_log_key(key))
+            if DeltaState(storage).decision()["enabled"]:  # failed or skipped there: not fingerprinted, sent again
+                DeltaState(storage).stage_dropped(tally.keys_with(NOT_STORED))
 
     def _commit_delta(self, storage, context, chunks: int, testmode: bool) -> None:
         """The run succeeded: its fingerprints become the ones the next run compares with."""
@@ -144,7 +146,7 @@ class OomnitzaReportOperator(OomnitzaSectionOperator):
         decision = state.decision()
         if not decision["enabled"] or testmode:
             return
-        kept = state.commit(context["run_id"], chunks, full=decision["full"], drop=self._failed_keys)
+        kept = state.commit(context["run_id"], chunks, full=decision["full"])
         self.log.info("Delta sync: %d record fingerprints kept for the next run (%s run)", kept,
                       "a full" if decision["full"] else "a delta")
 
@@ -183,6 +185,9 @@ class OomnitzaReportOperator(OomnitzaSectionOperator):
         return "Files: " + "; ".join(files)
 
 
+SIGNED = 1 << 63  # SQLite integers are signed: 64-bit hashes are stored shifted, so their order holds
+
+
 class OutcomeTally:
     """Oomnitza's run-log rows, one per record: its last outcome, kept in a temporary SQLite file so
     the report's memory stays flat however many records the run had.
@@ -201,7 +206,7 @@ class OutcomeTally:
         self._db = sqlite3.connect(f"{self._dir.name}/outcomes.db")
         self._db.execute("PRAGMA journal_mode = OFF")
         self._db.execute("PRAGMA synchronous = OFF")
-        self._db.execute("CREATE TABLE o (key TEXT PRIMARY KEY, outcome TEXT, message TEXT, seq INTEGER)")
+        self._db.execute("CREATE TABLE o (key TEXT PRIMARY KEY, outcome TEXT, message TEXT, seq INTEGER, h INTEGER)")
         self._seq = 0
 
     def add_all(self, rows: Iterable[dict]) -> None:
@@ -209,7 +214,7 @@ class OutcomeTally:
         for row in rows:
             self._seq += 1
             page.append((json.dumps(row.get("key"), sort_keys=True, default=str), row.get("outcome"),
-                         row.get("message"), self._seq))
+                         row.get("message"), self._seq, run_log_key(row.get("key")) - SIGNED))
             if len(page) >= self.PAGE:
                 self._upsert(page)
                 page = []
@@ -218,7 +223,7 @@ class OutcomeTally:
     def _upsert(self, page: list[tuple]) -> None:
         if page:
             self._db.executemany(
-                "INSERT INTO o VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET outcome = excluded.outcome, "
+                "INSERT INTO o VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET outcome = excluded.outcome, "
                 "message = excluded.message WHERE NOT (excluded.outcome = 'unchanged' "
                 "AND o.outcome IN ('added', 'updated'))", page)
 
@@ -229,6 +234,13 @@ class OutcomeTally:
         """(key, message) of the records whose outcome is ``failed``, in the order Oomnitza logged them."""
         for key, message in self._db.execute("SELECT key, message FROM o WHERE outcome = 'failed' ORDER BY seq"):
             yield json.loads(key), message
+
+    def keys_with(self, outcomes: Iterable[str]) -> Iterator[int]:
+        """``delta.record_key`` of the records whose last outcome is one of ``outcomes``, in key order."""
+        wanted = list(outcomes)
+        sql = f"SELECT h FROM o WHERE outcome IN ({', '.join('?' * len(wanted))}) ORDER BY h"
+        for (h,) in self._db.execute(sql, wanted):
+            yield h + SIGNED
 
     def close(self) -> None:
         self._db.close()

@@ -72,6 +72,15 @@ def test_a_record_oomnitza_failed_is_sent_again(sync_env):
     assert counts(run(env)) == (1, 2)  # B2 was refused in Oomnitza's run log: not fingerprinted
 
 
+def test_records_oomnitza_skipped_are_sent_again(sync_env):
+    env = sync_env
+    write_csv(env, ROWS)
+    env.write_ini(section(env, "delta_sync = true\nupdate_only = true\n"))
+    report = run(env)
+    assert counts(report) == (3, 0) and report["oomnitza_skipped"] == 3  # update_only: none exists yet
+    assert counts(run(env)) == (3, 0)  # so none is fingerprinted
+
+
 def test_off_by_default_and_full_sync_every_is_due(sync_env):
     env = sync_env
     write_csv(env, ROWS)
