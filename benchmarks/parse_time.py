@@ -6,10 +6,9 @@ For each size: a config.ini with that many ``[csv_assets.N]`` sections (three ma
 parsed through the provider's ``dags/oomnitza.py`` (and, separately, ``dags/oomnitza_config_check.py``,
 which turns INI errors into import errors); the same DAGs written by hand in one DAG file
 (extract -> mapped map -> mapped push -> report with our operators, the same Params and a doc);
-and a DAG file that defines no DAG. Each parse is a fresh process, as the dag-processor parses
-each file in its own process: Airflow is imported first (not timed), then the file is loaded
-with ``DagBag``. The kinds are interleaved ``--repeat`` times and the best time of each is kept,
-so machine load hits them alike. One ``SUMMARY`` line per figure.
+and a DAG file that defines no DAG. As the dag-processor does, one process imports Airflow (not
+timed) and each file is loaded with ``DagBag`` in a fresh fork of it. The kinds are interleaved
+``--repeat`` times and the best time of each is kept, so machine load hits them alike. One ``SUMMARY`` line per figure.
 """
 from __future__ import annotations
 
@@ -63,14 +62,26 @@ for n in range({sections}):
     globals()[dag.dag_id] = dag
 '''
 
+# Like the dag-processor: Airflow imported once, then each file parsed in a forked process of its own.
 CHILD = '''
-import json, sys, time
+import json, os, sys, time
 from airflow.dag_processing.dagbag import DagBag
-import airflow.sdk  # noqa: F401  (the dag-processor has Airflow imported before it parses a file)
-start = time.perf_counter()
-bag = DagBag(dag_folder=sys.argv[1], safe_mode=False)
-elapsed = time.perf_counter() - start
-print(json.dumps({"seconds": elapsed, "dags": len(bag.dag_ids), "errors": len(bag.import_errors)}))
+import airflow.sdk  # noqa: F401
+for file in sys.argv[1:]:
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read)
+        start = time.perf_counter()
+        bag = DagBag(dag_folder=file, safe_mode=False)
+        elapsed = time.perf_counter() - start
+        os.write(write, json.dumps({"seconds": elapsed, "dags": len(bag.dag_ids),
+                                    "errors": len(bag.import_errors)}).encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as fh:
+        print(fh.read(), flush=True)
+    os.waitpid(pid, 0)
 '''
 
 
@@ -84,12 +95,13 @@ def write_ini(path: Path, sections: int, csv: Path) -> None:
     path.write_text("\n".join(parts))
 
 
-def parse(file: Path, ini: Path) -> dict:
+def parse(files: list[Path], ini: Path) -> list[dict]:
+    """Each file parsed in a fresh fork of one process that has Airflow imported."""
     env = {**os.environ, "OOMNITZA_INI": str(ini), "PYTHONPATH": str(REPO),
            "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
-    out = subprocess.run([sys.executable, "-c", CHILD, str(file)], capture_output=True, text=True, env=env,
+    out = subprocess.run([sys.executable, "-c", CHILD, *map(str, files)], capture_output=True, text=True, env=env,
                          cwd=str(REPO), check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
 
 
 def main() -> None:
@@ -111,8 +123,7 @@ def main() -> None:
         files["hand"].write_text(HAND.format(ini=str(ini), sections=sections))
         best: dict[str, float] = {}
         for _ in range(args.repeat):
-            for kind, file in files.items():
-                result = parse(file, ini)
+            for kind, result in zip(files, parse(list(files.values()), ini)):
                 expected = {"empty": 0, "hand": sections, "ini": sections, "ini_check": 0}[kind]
                 if result["dags"] != expected or result["errors"]:
                     raise SystemExit(f"{kind}: {result} (expected {expected} DAGs, no errors)")
