@@ -91,7 +91,8 @@ def main() -> None:
 
 def write_source(home: Path, kind: str, size: int) -> Path:
     """N records of a serial and 19 plain fields, written as they are generated."""
-    path = home / f"assets.{kind}"
+    path = home / f"assets.{kind}" if kind == "csv" else home / "json" / "assets.json"  # JSON: a directory
+    path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8") as fh:
         if kind == "csv":
             fh.write("serial," + ",".join(FIELDS) + "\n")
@@ -111,7 +112,9 @@ def write_ini(home: Path, url: str, args, source: Path) -> None:
     (home / "config.ini").write_text(
         f"[oomnitza]\nurl = {url}\napi_token = sandbox-token\nretries = 0\nbatch_size = {args.batch_size}\n"
         f"workers = {args.workers}\nchunk_size = {args.chunk_size}\nmax_rejected = 0\n\n"
-        f"[{args.source}_assets]\nenable = true\nfilename = {source}\nsync_field = SERIAL\nuse_server_map = false\n"
+        f"[{args.source}_assets]\nenable = true\n"
+        + (f"filename = {source}\n" if args.source == "csv" else f"directory = {source.parent}\n")
+        + "sync_field = SERIAL\nuse_server_map = false\n"
         f"delta_sync = {'true' if args.delta else 'false'}\n"
         'mapping.SERIAL = {"source": "serial"}\n' + mappings)
 
