@@ -34,6 +34,7 @@ setup(
         "croniter>=2",  # schedule checks in config/settings.py
         "tabulate>=0.9",  # the report task's table
         "requests-oauthlib>=2",  # Apple DEP's OAuth1-signed session call
+        "cryptography>=42",  # Chef request signing (RSA, hooks/chef.py); Airflow brings it too
     ],
     extras_require={
         "ldap": ["ldap3>=2.9"],
@@ -49,6 +50,7 @@ setup(
             "jamf-pro-sdk[webhooks]>=0.9a1", "okta>=2.9", "onelogin>=3", "zenpy>=2.0", "PyBambooHR>=0.8",
             "hvac>=2",  # the Vault simulator is checked with the real client
             "pyodbc>=5", "sqlglot>=25",  # SCCM's SQL through a real ODBC driver, and checked as T-SQL
+            "apache-airflow-providers-odbc>=4.10",  # SccmHook is an OdbcHook
             "hypothesis>=6.100",  # property-based fuzzing of config, mappings and readers
             # the distributed integration test: CeleryExecutor on PostgreSQL and Redis, driven by the REST client
             "apache-airflow-providers-celery>=3.26", "celery<5.7", "psycopg2-binary>=2.9", "asyncpg>=0.30",

@@ -4,6 +4,7 @@
     oomnitza-airflow validate [--ini PATH]
     oomnitza-airflow show-mappings SECTION [--ini PATH] [--offline]
     oomnitza-airflow preview SECTION --input FILE [--ini PATH] [--limit N] [--offline]
+    oomnitza-airflow migrate-secrets [--ini PATH] [--output PATH] [--to airflow|vault] [--overwrite]
 """
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ from pathlib import Path
 from typing import Any, Iterator, TextIO
 
 from airflow_provider_oomnitza.config.generate import write_example
-from airflow_provider_oomnitza.config.loader import Config, SectionConfig, load_config
+from airflow_provider_oomnitza.config.loader import OOMNITZA, Config, SectionConfig, load_config
 from airflow_provider_oomnitza.config.paths import default_ini_path
+from airflow_provider_oomnitza.credentials import inline_secrets, settings_with_secrets
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
@@ -63,6 +65,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--input", type=Path, required=True,
                    help="raw records: .json (a list or one object), .jsonl, or .csv")
     p.add_argument("--limit", type=int, default=0, help="stop after N records (0 = all)")
+    p = add("migrate-secrets", cmd_migrate_secrets, "Move every secret written in the INI into Airflow "
+            "connections (or Vault) and write a copy of the INI without them; a second run changes nothing.")
+    p.add_argument("--output", type=Path, default=None,
+                   help="the secret-free copy (default: <ini>.migrated next to it)")
+    p.add_argument("--to", choices=("airflow", "vault"), default="airflow",
+                   help="airflow: Airflow's metadata database; vault: KV secrets that Airflow's VaultBackend reads")
+    p.add_argument("--vault-conn-id", default="vault_default", help="Airflow connection of the Vault (--to vault)")
+    p.add_argument("--vault-connections-path", default="connections",
+                   help="VaultBackend's connections_path, in the mount of that connection (--to vault)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace connections that exist with other values (default: report and stop)")
     return parser
 
 
@@ -118,6 +131,9 @@ def cmd_validate(args, out: TextIO | None = None) -> int:
         print(f"[{section.name}] {state}{_run_state(section)}", file=out)
         for issue in section.issues:
             print(f"  {issue.severity}: {issue}", file=out)
+        if section.settings is not None:
+            for key, message in inline_secrets(section.written, type(section.settings).secret_keys()):
+                print(f"  note: {config.path}:{section.line_of(key)}: [{section.name}] {key}: {message}", file=out)
     issues = config.all_issues()
     errors = sum(i.severity == "error" for i in issues)
     print(f"{errors} error(s), {len(issues) - errors} warning(s)", file=out)
@@ -126,13 +142,29 @@ def cmd_validate(args, out: TextIO | None = None) -> int:
     return EXIT_OK if config.ok else EXIT_INVALID
 
 
+def cmd_migrate_secrets(args) -> int:
+    from airflow_provider_oomnitza.migrate import AirflowStore, VaultStore, migrate
+
+    config = _load(args)
+    if config is None:
+        return EXIT_INVALID
+    path = Path(config.path)
+    output = args.output or path.with_name(path.name + ".migrated")
+    try:
+        store = (VaultStore(args.vault_conn_id, args.vault_connections_path) if args.to == "vault"
+                 else AirflowStore())
+        problems = migrate(config, store, output=output, overwrite=args.overwrite, print_=print)
+    except Exception as exc:  # the store cannot be reached: say which, never a traceback with values
+        print(f"error: cannot write to {args.to}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    return EXIT_INVALID if problems else EXIT_OK
+
+
 def _run_state(section: SectionConfig) -> str:
     if section.name == "oomnitza":
         return ""
     if section.enabled:
         return " (enabled)"
-    if section.source is not None and section.source.hook is None:
-        return f" (disabled; the {section.type_name} source has no hook yet)"
     return " (disabled)"
 
 
@@ -160,7 +192,10 @@ def _oomnitza_hook(config: Config):
     """The hook a run uses for Oomnitza (its public methods only), with short retries for the CLI."""
     from airflow_provider_oomnitza.hooks.oomnitza import OomnitzaHook
 
-    return OomnitzaHook.from_config(config, max_attempts=2, max_wait=1.0, timeout=15.0)
+    if config.oomnitza is None or config.oomnitza.settings is None:
+        return OomnitzaHook.from_config(config)  # raises, naming the file
+    settings = settings_with_secrets(OOMNITZA, config.oomnitza.settings)  # env_password, vault_keys, connection
+    return OomnitzaHook.from_settings(settings, max_attempts=2, max_wait=1.0, timeout=15.0)
 
 
 def _server_mappings(config: Config, section: SectionConfig) -> dict[str, Any] | None:

@@ -106,12 +106,60 @@ CONNECTION_TYPES = [
                 placeholders={"host": "https://api.bamboohr.com", "login": "acme"}),
     # -- end bamboohr --
     # -- ldap connection type --
+    _connection("ldap", "ldap.LdapHook", "LDAP / Active Directory", hidden=["schema", "extra"],
+                relabeling={"host": "LDAP URL (ldap:// or ldaps://)", "login": "Bind DN (or anonymous)",
+                            "password": "Bind password"},
+                placeholders={"host": "ldaps://dc1.example.com:636",
+                              "login": "CN=svc-oomnitza,OU=Service,DC=example,DC=com"},
+                fields={"base_dn": {"label": "Base DN", "description": "Where the search starts.",
+                                    "schema": OPTIONAL_TEXT},
+                        "filter": {"label": "Search filter", "description": "Default (objectClass=*).",
+                                   "schema": OPTIONAL_TEXT},
+                        "protocol_version": {"label": "LDAP protocol version",
+                                             "schema": {"type": ["integer", "null"], "enum": [2, 3, None],
+                                                        "default": 3}},
+                        "start_tls": {"label": "StartTLS", "description": "Upgrade an ldap:// connection to TLS.",
+                                      "schema": {"type": ["boolean", "null"], "default": False}}}),
     # -- end ldap --
     # -- sccm connection type --
+    # An OdbcHook's form: host/port, schema = database, login/password; Extra holds more ODBC keywords.
+    _connection("sccm", "sccm.SccmHook", "Microsoft SCCM (ConfigMgr)", hidden=[],
+                relabeling={"host": "SQL Server (host or host\\instance)", "schema": "Site database (CM_<site code>)",
+                            "login": "SQL login (empty with Windows authentication)",
+                            "password": "Password (empty with Windows authentication)"},
+                placeholders={"host": "sccm-sql.example.com", "schema": "CM_ABC", "port": "1433",
+                              "extra": '{"ApplicationIntent": "ReadOnly"}'},
+                fields={"authentication": {"label": "Authentication",
+                                           "description": "SQL Server (login and password) or Windows (the worker's "
+                                                          "Kerberos ticket: Trusted_Connection=yes).",
+                                           "schema": {"type": ["string", "null"],
+                                                      "enum": ["SQL Server", "Windows", None],
+                                                      "default": "SQL Server"}},
+                        "driver": {"label": "ODBC driver",
+                                   "description": "As unixODBC lists it (odbcinst -q -d); empty: the newest ODBC "
+                                                  "Driver N for SQL Server, else FreeTDS.",
+                                   "schema": OPTIONAL_TEXT}}),
     # -- end sccm --
     # -- jasper connection type --
+    _connection("jasper", "jasper.JasperHook", "Jasper (Cisco Control Center)", hidden=["schema", "port", "extra"],
+                relabeling={"host": "Terminal WSDL URL", "login": "API username", "password": "Password"},
+                placeholders={"host": "https://api.jasperwireless.com/ws/schema/Terminal.wsdl"},
+                fields={"api_token": {"label": "API license key", "description": "Sent as licenseKey in every call.",
+                                      "schema": SECRET},
+                        "service_url": {"label": "Service address",
+                                        "description": "The Terminal service (https://<host>/ws/service/terminal); "
+                                                       "empty: the address the WSDL names.",
+                                        "schema": OPTIONAL_TEXT}}),
     # -- end jasper --
     # -- chef connection type --
+    _connection("chef", "chef.ChefHook", "Chef Infra Server", hidden=["schema", "port", "extra"],
+                relabeling={"host": "Chef server URL with organization", "login": "Client (or user) name",
+                            "password": "Private key (PEM text; empty with a key file)"},
+                placeholders={"host": "https://chef-server/organizations/ORG"},
+                fields={"key_file": {"label": "Private key file",
+                                     "description": "Path of the client's PEM key on every worker, instead of "
+                                                    "the key in Password.",
+                                     "schema": OPTIONAL_TEXT}}),
     # -- end chef --
 ]
 
@@ -149,12 +197,16 @@ def get_provider_info() -> dict:
                 "airflow_provider_oomnitza.hooks.bamboohr",
                 # -- end bamboohr --
                 # -- ldap hook --
+                "airflow_provider_oomnitza.hooks.ldap",
                 # -- end ldap --
                 # -- sccm hook --
+                "airflow_provider_oomnitza.hooks.sccm",
                 # -- end sccm --
                 # -- jasper hook --
+                "airflow_provider_oomnitza.hooks.jasper",
                 # -- end jasper --
                 # -- chef hook --
+                "airflow_provider_oomnitza.hooks.chef",
                 # -- end chef --
             ]},
         ],

@@ -37,22 +37,14 @@ def test_a_generated_file_validates_with_no_warning_and_no_error(tmp_path, capsy
     assert "note: no section is enabled" in out
 
 
-def test_validate_reports_vault_keys_and_a_source_without_a_hook_as_errors(tmp_path, capsys):
-    from airflow_provider_oomnitza.sources import SOURCE_TYPES
-
-    hookless = sorted(n for n, s in SOURCE_TYPES.items() if s.hook is None)[0]
+def test_validate_reports_vault_keys_without_vault_as_an_error(tmp_path, capsys):
     path = tmp_path / "c.ini"
     path.write_text("[oomnitza]\nurl = https://o\napi_token = t\n\n[csv_assets]\nenable = yes\nfilename = a.csv\n"
-                    'sync_field = SN\nmapping.SN = {"source": "serial"}\nvault_keys = password\n\n'
-                    f"[{hookless}]\nenable = yes\n\n[{hookless}.off]\nenable = no\n")
+                    'sync_field = SN\nmapping.SN = {"source": "serial"}\nvault_keys = password\n')
     assert main(["validate", "--ini", str(path)]) == 1
     out = capsys.readouterr().out
     assert "[csv_assets] INVALID (enabled)" in out
-    assert ("[csv_assets] vault_keys: reading secrets from keyring is not supported yet; put the secret in an "
-            "Airflow connection or env_password") in out
-    assert f"[{hookless}] INVALID (enabled)" in out
-    assert f"[{hookless}] enable: the {hookless} source has no hook yet" in out
-    assert f"[{hookless}.off] " in out and f"(disabled; the {hookless} source has no hook yet)" in out
+    assert "[csv_assets] vault_keys: vault_backend = keyring (the default) is not available in Airflow" in out
 
 
 def test_validate_reports_each_section_and_fails_on_errors(capsys):

@@ -32,7 +32,7 @@ def test_provider_info_names_real_modules():
                 importlib.import_module(module)
     types = {conn["connection-type"] for conn in info["connection-types"]}
     assert types == {"oomnitza", "jamf", "airwatch", "mobileiron", "appledep", "bamboohr", "onelogin", "zendesk",
-                     "okta"}
+                     "okta", "sccm", "ldap", "jasper", "chef"}
     for conn in info["connection-types"]:
         module, _, cls = conn["hook-class-name"].rpartition(".")
         hook = getattr(importlib.import_module(module), cls)
@@ -55,7 +55,7 @@ def test_airflow_lists_the_provider_and_its_hook(tmp_path):
 
 
 SECRET_FIELDS = {("jamf", "client_secret"), ("airwatch", "api_token"), ("airwatch", "client_secret"),
-                 ("onelogin", "api_token"), ("zendesk", "oauth_token")}
+                 ("onelogin", "api_token"), ("zendesk", "oauth_token"), ("jasper", "api_token")}
 
 
 def test_airflow_shows_every_form_field_and_masks_the_secret_ones():

@@ -14,9 +14,10 @@ from typing import Any, Callable, Literal
 
 from pydantic import ValidationError
 
-from airflow_provider_oomnitza.config.ini import IniFile, IniSection, IniValue, read_ini
+from airflow_provider_oomnitza.config.ini import IniFile, IniSection, IniValue, parse_ini_bytes, read_ini
 from airflow_provider_oomnitza.config.settings import CommonSettings, OomnitzaSettings, SettingsModel
 from airflow_provider_oomnitza.config.types import brief, clip, parse_bool
+from airflow_provider_oomnitza.credentials import FROM_SECRET_STORE, KEYRING_GONE, default_conn_id
 from airflow_provider_oomnitza.mapping.build import EffectiveMappings, build_mappings
 from airflow_provider_oomnitza.mapping.code import (
     CONVERTER_ARGS, FILTER_ARGS, CodeError, CompiledCode, compile_body,
@@ -33,16 +34,10 @@ MESSAGE_LIMIT = 600
 
 OOMNITZA = "oomnitza"
 CONVERTERS = "converters"
-# Stands in for a setting listed in vault_keys until the secret store is read at run time.
-FROM_SECRET_STORE = "<from secret store>"
 # Settings names a mapping may reference besides the section's own.
 INTERNAL_SETTINGS = frozenset({"VERSION"})
-# The task fails with the same words (operators/base.py), so validate and a run agree.
-VAULT_KEYS_UNSUPPORTED = ("reading secrets from {backend} is not supported yet; put the secret in an Airflow "
-                          "connection or env_password")
 PYTHON_NOT_ALLOWED = ("Python code is not allowed in this file ([oomnitza] allow_python = false); remove it, or "
                       "set allow_python = true if whoever edits this file may run code as the Airflow worker")
-NO_HOOK = "the {type_name} source has no hook yet, so this section cannot run; set enable = false until it has one"
 
 
 @dataclass
@@ -53,7 +48,7 @@ class Issue:
     key: str | None
     line: int | None
     message: str
-    # An error that stops a run but not the reading of the section (no hook yet, vault_keys):
+    # An error that stops a run but not the reading of the section (vault_keys):
     # show-mappings and preview still work on such a section.
     runtime: bool = False
 
@@ -159,6 +154,12 @@ def load_config(path: str | Path, environ: dict[str, str] | None = None) -> Conf
     return _Loader(read_ini(path), os.environ if environ is None else environ).load()
 
 
+def load_config_text(text: str, path: str | Path, environ: dict[str, str] | None = None) -> Config:
+    """Validate a file's would-be text exactly as :func:`load_config` validates the file (the UI's
+    editor checks an edit before saving it); issues name ``path``."""
+    return _Loader(parse_ini_bytes(text.encode("utf-8"), str(path)), os.environ if environ is None else environ).load()
+
+
 class _Loader:
     def __init__(self, ini: IniFile, environ: Any):
         self.ini = ini
@@ -255,10 +256,11 @@ class _Loader:
         values: dict[str, Any] = {k: v.value for k, v in raw.items() if k in fields and v.value != ""}
         sec.written = dict(values)
         vault_keys = values.get("vault_keys", "").split() if isinstance(values.get("vault_keys"), str) else []
-        if vault_keys:
-            backend = values.get("vault_backend") or fields["vault_backend"].default
-            sec.issues.append(self.issue("error", sec.name, "vault_keys", raw["vault_keys"].line,
-                                         VAULT_KEYS_UNSUPPORTED.format(backend=backend), runtime=True))
+        if vault_keys and (values.get("vault_backend") or fields["vault_backend"].default) == "keyring":
+            key = "vault_backend" if "vault_backend" in raw else "vault_keys"
+            message = KEYRING_GONE.format(conn_id=default_conn_id(sec.name),
+                                          vault_conn_id=values.get("vault_conn_id") or "vault_default")
+            sec.issues.append(self.issue("error", sec.name, key, raw[key].line, message, runtime=True))
         for key in vault_keys:
             if key not in fields:
                 sec.issues.append(self.issue("error", sec.name, "vault_keys", raw["vault_keys"].line,
@@ -273,6 +275,10 @@ class _Loader:
             ))
         if env_var and "password" in fields and "password" not in values:
             values["password"] = FROM_SECRET_STORE
+        if values.get("conn_id"):  # the connection holds the secrets (the hook checks it has them)
+            for key in model.secret_keys():
+                if key not in values and fields[key].is_required():
+                    values[key] = FROM_SECRET_STORE
         try:
             settings = model.model_validate(values)
         except ValidationError as exc:
@@ -291,6 +297,7 @@ class _Loader:
         sec = SectionConfig(OOMNITZA, OOMNITZA, None, True, section.line)
         self._ini_problems(sec, section)
         raw = {k: v for k, v in self._options(section).items() if k != "enable"}
+        sec.key_lines = {k: v.line for k, v in raw.items()}
         sec.settings = self._validate_settings(sec, OomnitzaSettings, raw)
         return sec
 
@@ -330,9 +337,6 @@ class _Loader:
         sec.settings = self._validate_settings(sec, source.settings, settings_raw)
         if sec.settings is not None:
             self._check_mappings(sec)
-        if sec.enabled and source.hook is None:  # the one place that says whether a source can run
-            sec.issues.append(self.issue("error", sec.name, "enable", options["enable"].line,
-                                         NO_HOOK.format(type_name=type_name), runtime=True))
         return sec
 
     def _enabled(self, sec: SectionConfig, value: IniValue | None) -> bool:

@@ -103,6 +103,8 @@ class CommonSettings(SettingsModel):
     update_only: Bool = setting(False, doc="Only update records in Oomnitza, never create.")
     vault_keys: WordList = setting([], doc="Settings to load from the secret store.")
     vault_backend: Literal["keyring", "vault"] = setting("keyring", doc="Secret store for vault_keys.")
+    vault_conn_id: str = setting("vault_default", doc="Airflow connection of the Vault that vault_keys are read from.")
+    vault_alias: str = setting("", doc="Vault secret path of vault_keys (empty: the section name).")
     # Validated even when absent, so that AssetSettings' check runs whichever base class declares the field.
     sync_field: FieldList = setting([], doc="Oomnitza field(s) identifying a record, comma-separated.",
                                     validate_default=True)
@@ -171,6 +173,8 @@ class OomnitzaSettings(SettingsModel):
     ssl_protocol: SslProtocol = setting("", doc="Force a TLS version; empty negotiates.")
     vault_keys: WordList = setting([], doc="Settings to load from the secret store.")
     vault_backend: Literal["keyring", "vault"] = setting("keyring", doc="Secret store for vault_keys.")
+    vault_conn_id: str = setting("vault_default", doc="Airflow connection of the Vault that vault_keys are read from.")
+    vault_alias: str = setting("", doc="Vault secret path of vault_keys (empty: the section name).")
     schedule: str = setting("", doc="Default schedule for every section's DAG (cron or preset).")
     conn_id: str = setting("", doc="Airflow connection with Oomnitza's URL and credentials (instead of the above).")
     batch_size: Int = setting(100, doc="Records per bulk request.")

@@ -21,6 +21,7 @@ from airflow.sdk import BaseHook
 from pydantic import ValidationError
 
 from airflow_provider_oomnitza.config.settings import CommonSettings, SettingsModel
+from airflow_provider_oomnitza.credentials import FROM_SECRET_STORE
 from airflow_provider_oomnitza.hooks.errors import SourceConfigError
 from airflow_provider_oomnitza.hooks.tls import TlsOptions
 from airflow_provider_oomnitza.sources.base import SourceNeeds
@@ -43,6 +44,10 @@ class SourceHook(BaseHook):
     # in the connection's extra) are read under the setting's own name.
     connection_fields: ClassVar[dict[str, str]] = {"host": "url", "login": "username", "password": "password"}
     extra_fields: ClassVar[tuple[str, ...]] = TLS_FIELDS
+
+    # Incremental sources read only what changed after ``records(since=...)``; once read to the end,
+    # ``watermark`` is the ``since`` of the next run. The extract and report tasks keep it (``state.py``).
+    incremental: ClassVar[bool] = False
 
     # Retry policy of every call (tests lower these).
     timeout: float = 60.0
@@ -103,7 +108,8 @@ class SourceHook(BaseHook):
         if isinstance(given, SettingsModel) and not conn_id:
             return given  # an INI section, validated by the loader
         values = (given.values(reveal=True) if isinstance(given, SettingsModel) else dict(given or {}))
-        if conn_id:
+        if conn_id:  # the connection's values win; a secret the INI left to it must come from it
+            values = {k: v for k, v in values.items() if v != FROM_SECRET_STORE}
             values.update(self.values_from_connection(conn_id))
             values["conn_id"] = conn_id
         return self._validated(values)
@@ -132,7 +138,7 @@ class SourceHook(BaseHook):
         for name, field in model.model_fields.items():
             # Required settings, and those checked even when absent (an asset's sync_field).
             if (field.is_required() or field.validate_default) and name not in values and name not in carried:
-                values[name] = (field.json_schema_extra or {}).get("example", "")  # type: ignore[union-attr]
+                values[name] = _example(model, name)
         try:
             settings = model.model_validate(values)
         except ValidationError as exc:
@@ -190,3 +196,14 @@ class SourceHook(BaseHook):
     def report(self, problem: str) -> None:
         self.problems.append(problem)
         self.log.warning("%s", problem)
+
+
+def _example(model: type, name: str) -> Any:
+    """A setting's documented example, from whichever base class documents it (an asset type's
+    ``sync_field`` may come from a base without one, e.g. ``LdapSearch`` before ``AssetSettings``)."""
+    for klass in model.__mro__:
+        field = (vars(klass).get("__pydantic_fields__") or {}).get(name)
+        example = (getattr(field, "json_schema_extra", None) or {}).get("example")
+        if example not in (None, ""):
+            return example
+    return ""

@@ -3,7 +3,7 @@
 - ``send_with_retries`` is the one retry loop (429/5xx/connection errors; exponential backoff
   with jitter, or the server's own hint such as ``Retry-After``; each wait capped), with one
   log line per failed attempt and one re-authentication when the server refuses a token.
-- ``BudgetPacer``: slows calls down while the rate-limit headers say the budget is nearly spent.
+- ``RateBudget``: spaces calls out while the rate-limit headers say the budget is nearly spent.
 - ``TokenCache`` and ``TokenAuth``: one token shared by every thread, fetched on first use,
   renewed shortly before it expires and once when the server refuses it, one renewal at a
   time however many threads noticed.
@@ -12,7 +12,7 @@
 - ``RetryingClient``: the requests-based client of the source hooks: a base URL, a session per
   thread (keep-alive under concurrency), TLS from ``TlsOptions``, an optional cap on
   concurrent requests (Jamf asks for at most 5), an optional ``RateBudget`` that slows down
-  when the server says few requests are left (Okta's X-Rate-Limit-* headers).
+  when the server says few requests are left.
 """
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ import tenacity
 
 from airflow_provider_oomnitza.hooks.errors import HttpError  # noqa: F401 - the hooks' error contract
 from airflow_provider_oomnitza.hooks.tls import TlsAdapter, TlsOptions, tls_failure
+from airflow_provider_oomnitza.masking import mask
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 WaitHint = Callable[[requests.Response], "float | None"]
@@ -138,53 +139,63 @@ def reset_in_seconds(header: str) -> WaitHint:
 
 
 class RateBudget:
-    """Slows a client down when the server says its request budget is running out.
+    """Slows a client down while the server says its request budget is nearly spent.
 
-    For APIs that put the budget on every answer (Okta's ``X-Rate-Limit-Limit``, ``-Remaining``,
-    ``-Reset``). ``observe`` (a response hook) reads them; once at most ``low`` (a fraction of the
-    limit) requests are left, the next request waits ``time to the reset / (remaining + 1)``, so
-    that the rest of the budget is spread over the rest of the window instead of running into a
-    429 (with none left, it waits for the reset). The time to the reset is measured against the
-    answer's ``Date``, plus ``margin``. A 429 is left to the retry loop (its hint says how long);
-    a limit of 0 (Okta's concurrency answers) is ignored. ``waits`` counts the slowed requests.
+    For APIs that put the budget on every answer (Okta's ``X-Rate-Limit-*``, OneLogin's
+    ``X-RateLimit-*``, Zendesk's ``ratelimit-*``): ``observe`` (a response hook) reads ``limit`` and
+    ``remaining``, and ``reset`` (a wait hint: seconds to the reset). Once no more than ``low`` of
+    the limit is left, requests are spaced ``time to the reset / calls left`` apart (with none
+    left, the next one waits for the reset), so the budget lasts until it resets instead of
+    running into 429s. ``RetryingClient(budget=)`` asks ``delay()`` before each request; each
+    caller reserves its own slot, so concurrent threads are spread too. The latest answer wins:
+    its budget is the newest. A 429 is left to the retry loop (its hint says how long); a limit
+    of 0 (Okta's concurrency answers) is ignored. ``waits`` counts the slowed requests.
     """
 
-    def __init__(self, *, limit: str = "X-Rate-Limit-Limit", remaining: str = "X-Rate-Limit-Remaining",
-                 reset: str = "X-Rate-Limit-Reset", low: float = 0.1, margin: float = 1.0,
-                 clock: Callable[[], float] = time.monotonic, log: Any = None):
-        self.headers = (limit, remaining, reset)
-        self.low, self.margin, self.clock = low, margin, clock
+    def __init__(self, *, limit: str, remaining: str, reset: WaitHint, low: float = 0.1,
+                 clock: Callable[[], float] = time.monotonic, log: Any = None, name: str = "API"):
+        self.limit_header, self.remaining_header, self.reset = limit, remaining, reset
+        self.low, self.clock, self.name = low, clock, name
         self.log = log or logging.getLogger(__name__)
         self._lock = threading.Lock()
-        self._not_before = 0.0
-        self._announced: float | None = None
+        self._due = 0.0
+        self._spacing = 0.0
         self.waits = 0
+
+    def spacing(self, response: requests.Response) -> float:
+        """Seconds between calls that the answer's budget asks for (0 while the budget is ample)."""
+        limit = _epoch(response.headers.get(self.limit_header))
+        remaining = _epoch(response.headers.get(self.remaining_header))
+        if response.status_code == 429 or limit is None or remaining is None or limit <= 0:
+            return 0.0
+        if remaining > self.low * limit:
+            return 0.0
+        to_reset = self.reset(response)
+        return 0.0 if to_reset is None else to_reset / max(1.0, remaining)
 
     def observe(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         if response.status_code == 429:
             return
-        values = [_epoch(response.headers.get(h)) for h in self.headers]
-        if any(v is None for v in values):
-            return
-        limit, remaining, reset = values
-        if limit <= 0 or remaining > self.low * limit:
-            return
-        to_reset = max(0.0, reset - server_now(response) + self.margin)
-        spacing = to_reset / (remaining + 1)
+        spacing = self.spacing(response)
         with self._lock:
-            self._not_before = max(self._not_before, self.clock() + spacing)
-            if self._announced != reset:
-                self._announced = reset
-                self.log.info("%d of %d requests left until the rate limit resets in %.0f s: slowing down to "
-                              "one request every %.1f s", remaining, limit, to_reset, spacing)
+            if spacing and not self._spacing:
+                self.log.warning("%s rate limit: %s of %s calls left, the budget resets in %.0f s; slowing down to "
+                                 "one call every %.1f s", self.name, response.headers.get(self.remaining_header),
+                                 response.headers.get(self.limit_header), self.reset(response) or 0, spacing)
+            self._spacing = spacing
+            self._due = self.clock() + spacing if spacing else 0.0
 
     def delay(self) -> float:
-        """Seconds the next request should wait (0 when the budget is not low)."""
+        """Seconds the next request should wait; reserves its slot so the one after waits longer."""
         with self._lock:
-            wait = self._not_before - self.clock()
+            if not self._spacing:
+                return 0.0
+            now = self.clock()
+            wait = max(0.0, self._due - now)
+            self._due = max(self._due, now) + self._spacing
             if wait > 0:
                 self.waits += 1
-            return max(0.0, wait)
+            return wait
 
 
 class _WaitHint(tenacity.wait.wait_base):
@@ -230,8 +241,10 @@ def _retryable(exc: BaseException) -> bool:
 
 
 def retrying(*, max_attempts: int, max_wait: float, log: Any, hint: WaitHint = retry_after_seconds,
-             what: str = "call", sleep: Callable[[float], None] = time.sleep) -> tenacity.Retrying:
-    """The retry policy: RetryableResponse and connection errors, backoff or the server's hint; one
+             what: str = "call", sleep: Callable[[float], None] = time.sleep,
+             retry_also: Callable[[BaseException], bool] | None = None) -> tenacity.Retrying:
+    """The retry policy: RetryableResponse and connection errors (and what ``retry_also`` accepts: a
+    client that is not requests-based, such as SOAP faults), backoff or the server's hint; one
     WARNING line per failed attempt (what failed, attempt n of m, the next wait)."""
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
@@ -243,7 +256,7 @@ def retrying(*, max_attempts: int, max_wait: float, log: Any, hint: WaitHint = r
     return tenacity.Retrying(
         stop=tenacity.stop_after_attempt(max_attempts),
         wait=_WaitHint(hint, tenacity.wait_exponential_jitter(multiplier=0.5, max=max_wait), max_wait),
-        retry=tenacity.retry_if_exception(_retryable),
+        retry=tenacity.retry_if_exception(lambda exc: _retryable(exc) or bool(retry_also and retry_also(exc))),
         before_sleep=before_sleep,
         sleep=sleep,
         reraise=True,
@@ -341,6 +354,7 @@ class TokenCache:
         """The server handed over a new token in answer to ``used`` (a rotation): take it unless stale."""
         with self._lock:
             if used == self._token and new != self._token:
+                mask(new)
                 self._token = new
                 return True
             return False
@@ -357,6 +371,7 @@ class TokenCache:
 
     def _renew(self) -> None:
         token, lifetime = self._fetch()
+        mask(token)  # every run-time token (OAuth, Jamf bearer, Oomnitza session), in one place
         self._token = token
         self.issued += 1
         if lifetime is None:
@@ -396,58 +411,6 @@ class TokenAuth(requests.auth.AuthBase):
             sent = sent.removeprefix(f"{self.scheme} ")
         self.cache.renew(sent)
         return True
-
-
-# ---------------------------------------------------------------------------------------------
-# Rate budgets
-# ---------------------------------------------------------------------------------------------
-
-class BudgetPacer:
-    """Slows a client down while the server says its call budget is nearly spent.
-
-    A response hook (``RetryingClient(response_hooks=[pacer])``): after each answer carrying
-    ``limit`` and ``remaining`` headers, when no more than ``low`` of the budget is left, it waits
-    the time until the reset (``reset(response)``, a wait hint) shared among the calls left, so
-    that the budget lasts until it resets instead of running into 429s; with nothing left it
-    waits for the reset itself. Each wait is capped by ``max_wait``; a 429 is left to the retry
-    loop, which waits with its own hint.
-    """
-
-    def __init__(self, *, limit: str, remaining: str, reset: WaitHint, low: float = 0.1, max_wait: float = 120.0,
-                 sleep: Callable[[float], None] = time.sleep, log: Any = None, name: str = "API"):
-        self.limit_header, self.remaining_header, self.reset = limit, remaining, reset
-        self.low, self.max_wait, self.sleep, self.name = low, max_wait, sleep, name
-        self.log = log or logging.getLogger(__name__)
-        self.pacing = False
-        self.waits = 0
-
-    def wait_for(self, response: requests.Response) -> float:
-        """Seconds to wait after ``response`` before the next call (0 while the budget is ample)."""
-        try:
-            limit = float(response.headers[self.limit_header])
-            remaining = float(response.headers[self.remaining_header])
-        except (KeyError, ValueError):
-            return 0.0
-        if response.status_code == 429 or limit <= 0 or remaining > limit * self.low:
-            return 0.0
-        reset = self.reset(response)
-        if reset is None:
-            return 0.0
-        return min(reset / max(1.0, remaining), self.max_wait)
-
-    def __call__(self, response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
-        seconds = self.wait_for(response)
-        if seconds <= 0:
-            self.pacing = False
-            return response
-        if not self.pacing:
-            self.pacing = True
-            self.log.warning("%s rate limit: %s of %s calls left, the budget resets in %s s; slowing down to "
-                             "%.1f s per call", self.name, response.headers.get(self.remaining_header),
-                             response.headers.get(self.limit_header), self.reset(response), seconds)
-        self.waits += 1
-        self.sleep(seconds)
-        return response
 
 
 # ---------------------------------------------------------------------------------------------

@@ -115,7 +115,9 @@ class OktaHook(SourceHook):
         token = self.settings.api_token.get_secret_value()
         mask(token)
         if self.slow_down_below is not None:
-            self.budget = RateBudget(low=self.slow_down_below, margin=1.0, log=self.log)
+            self.budget = RateBudget(limit="X-Rate-Limit-Limit", remaining="X-Rate-Limit-Remaining",
+                                     reset=reset_epoch_seconds(RESET, margin=1.0, statuses=range(200, 600)),
+                                     low=self.slow_down_below, log=self.log, name="Okta")
         return RetryingClient(self.url, name="Okta", headers={"Accept": "application/json",
                                                                "Authorization": f"SSWS {token}"},
                               hint=reset_epoch_seconds(RESET, margin=1.0), budget=self.budget,

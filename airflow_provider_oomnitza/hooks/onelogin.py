@@ -14,7 +14,7 @@ directory shifting between pages) is yielded once.
 Rate limits: OneLogin counts calls per account and hour and sends ``X-RateLimit-Limit``,
 ``-Remaining`` and ``-Reset`` (seconds until the reset, not an epoch time) and no Retry-After.
 A 429 waits ``Reset`` seconds (capped by ``max_wait``, then retried up to ``max_attempts``);
-with a tenth of the budget left, calls are spread over the time to the reset (``BudgetPacer``).
+with a tenth of the budget left, calls are spread over the time to the reset (``RateBudget``).
 
 Records are the v2 user objects plus ``role_id`` (the v1 API's name of ``role_ids``, which the
 original read). As the original, a mapping source that names no field of the user but one of
@@ -39,7 +39,7 @@ import requests
 from airflow_provider_oomnitza.hooks.base import TLS_FIELDS, SourceHook
 from airflow_provider_oomnitza.hooks.errors import RefusedCredentials
 from airflow_provider_oomnitza.hooks.http_client import (
-    BudgetPacer, HttpError, RetryingClient, TokenAuth, TokenCache, error_text, reset_in_seconds,
+    HttpError, RateBudget, RetryingClient, TokenAuth, TokenCache, error_text, reset_in_seconds,
 )
 from airflow_provider_oomnitza.masking import mask
 from airflow_provider_oomnitza.sources.onelogin import LEGACY_NOTE, OneLoginSettings
@@ -108,15 +108,14 @@ class OneLoginHook(SourceHook):
     def connect(self) -> RetryingClient:
         s = self.settings
         options = self.client_options()
-        pacer = BudgetPacer(limit=LIMIT, remaining=REMAINING, reset=WAIT_HINT, max_wait=self.max_wait,
-                            sleep=self.sleep, log=self.log, name="OneLogin")
+        budget = RateBudget(limit=LIMIT, remaining=REMAINING, reset=WAIT_HINT, log=self.log, name="OneLogin")
         if self.legacy:
             self.log.warning("%s api_token %s", self.where, LEGACY_NOTE)
             return RetryingClient(self.origin, name="OneLogin", auth=(s.api_token.get_secret_value(), "x"),
-                                  hint=WAIT_HINT, response_hooks=[pacer], **options)
+                                  hint=WAIT_HINT, budget=budget, **options)
         self._token_client = RetryingClient(self.origin, name="OneLogin", **options)
         client = RetryingClient(self.origin, name="OneLogin", auth=TokenAuth(TokenCache(self._fetch_token)),
-                                headers={"Accept": "application/json"}, hint=WAIT_HINT, response_hooks=[pacer],
+                                headers={"Accept": "application/json"}, hint=WAIT_HINT, budget=budget,
                                 **options)
         return client.authenticate()
 

@@ -15,7 +15,7 @@ by Zendesk past 10,000 records.
 
 Rate limits: a 429 is retried after its ``Retry-After`` (its body is plain text); list answers
 carry ``ratelimit-limit`` / ``-remaining`` / ``-reset`` (seconds), and when at most a tenth of
-the budget is left the calls are spread over the time until the reset (``BudgetPacer``).
+the budget is left the calls are spread over the time until the reset (``RateBudget``).
 
 Airflow's own ``ZendeskHook`` (``apache-airflow-providers-zendesk``, on zenpy) is not used:
 see docs/sources/zendesk.md.
@@ -32,7 +32,7 @@ import requests
 
 from airflow_provider_oomnitza.hooks.base import TLS_FIELDS, SourceHook
 from airflow_provider_oomnitza.hooks.errors import SourceConfigError
-from airflow_provider_oomnitza.hooks.http_client import BudgetPacer, HttpError, RetryingClient, reset_in_seconds
+from airflow_provider_oomnitza.hooks.http_client import HttpError, RateBudget, RetryingClient, reset_in_seconds
 from airflow_provider_oomnitza.masking import mask
 from airflow_provider_oomnitza.sources.zendesk import ZendeskSettings, zendesk_url
 
@@ -89,7 +89,7 @@ class ZendeskHook(SourceHook):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.pacer: BudgetPacer | None = None
+        self.budget: RateBudget | None = None
 
     def values_from_connection(self, conn_id: str) -> dict[str, Any]:
         """As every hook; a host that is a bare word (``acme``) is the subdomain."""
@@ -126,10 +126,9 @@ class ZendeskHook(SourceHook):
         else:
             raise SourceConfigError(f"{self.where} username, api_token: missing; Zendesk needs an agent's e-mail and "
                                     "an API token, or oauth_token")
-        self.pacer = BudgetPacer(limit="ratelimit-limit", remaining="ratelimit-remaining",
-                                 reset=reset_in_seconds("ratelimit-reset"), max_wait=self.max_wait,
-                                 sleep=self.sleep, log=self.log, name="Zendesk")
-        return RetryingClient(self.url, name="Zendesk", headers=headers, auth=auth, response_hooks=[self.pacer],
+        self.budget = RateBudget(limit="ratelimit-limit", remaining="ratelimit-remaining",
+                                 reset=reset_in_seconds("ratelimit-reset"), log=self.log, name="Zendesk")
+        return RetryingClient(self.url, name="Zendesk", headers=headers, auth=auth, budget=self.budget,
                               **self.client_options())
 
     # -- calls ------------------------------------------------------------------------------------

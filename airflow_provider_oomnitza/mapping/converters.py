@@ -52,6 +52,7 @@ LDAP_TIMESTAMP_MAX = 253402300799
 
 _UTC = timezone.utc
 _LDAP_EPOCH = datetime(1601, 1, 1, tzinfo=_UTC)
+_LDAP_ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 
 
 def _default_http_get(url: str, params: dict) -> "requests.Response":
@@ -262,11 +263,14 @@ def last_from_full(field, record, value, params, ctx):
 
 
 def ldap_timestamp(field, record, value, params, ctx):
-    """Windows FILETIME (100 ns ticks since 1601-01-01 UTC) to epoch seconds."""
+    """Windows FILETIME (100 ns ticks since 1601-01-01 UTC) to epoch seconds; the LDAP hook's ISO text
+    (``2026-04-01T10:11:12Z``, what it makes of a FILETIME) too, so configs written for the original work."""
     # No falsy pass-through: 0 converts (to -11644473600); None and '' fail int() and come back unchanged.
     try:
         ticks = int(value)
     except Exception:
+        if isinstance(value, str) and _LDAP_ISO.fullmatch(value):
+            return _epoch_seconds(datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ"))
         return value
     try:
         return _epoch_seconds(_LDAP_EPOCH + timedelta(seconds=ticks // 10**7))

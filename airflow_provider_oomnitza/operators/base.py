@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import functools
-import os
 import re
 import socket
 from typing import Any, Callable
@@ -13,7 +12,9 @@ from airflow.sdk.exceptions import AirflowFailException
 from airflow_provider_oomnitza import __version__
 from airflow_provider_oomnitza.config.fingerprint import fingerprint_of_tags, section_fingerprint
 from airflow_provider_oomnitza.config.loader import Config, SectionConfig, load_config
-from airflow_provider_oomnitza.masking import mask
+from airflow_provider_oomnitza.credentials import (
+    CredentialError, inline_secrets, resolve_secrets, settings_with_secrets,
+)
 from airflow_provider_oomnitza.storage import RunStorage
 
 # Trigger-form parameters of every sync DAG, with the original CLI option each replaces.
@@ -107,35 +108,26 @@ class OomnitzaSectionOperator(BaseOperator):
         """The section's settings with secrets resolved (env_password, vault_keys), masked in logs."""
         assert section.settings is not None
         values = section.settings.values(reveal=True)
-        env_var = values.get("env_password")
-        if env_var:
-            if env_var not in os.environ:
-                raise SectionConfigError(
-                    f"{self._where(section.name, ['env_password'])}: environment variable {env_var} is not set "
-                    "where this task runs"
-                )
-            values["password"] = os.environ[env_var]
-        if values.get("vault_keys"):
-            raise SectionConfigError(
-                f"{self._where(section.name, ['vault_keys'])}: reading secrets from {values['vault_backend']} is "
-                "not supported yet; put the secret in an Airflow connection or env_password"
-            )
-        for key in type(section.settings).secret_keys() | {"password"}:
-            if values.get(key):
-                mask(values[key])
+        values.update(self._secrets(section, values))
         values["VERSION"] = __version__
         return values
 
-    def source_settings(self, section: SectionConfig):
-        """The section's typed settings, for its hook: ``settings_of``'s checks, and the password from
-        ``env_password`` where one is named."""
-        values = self.settings_of(section)
-        settings = section.settings
-        if getattr(settings, "env_password", ""):
-            from pydantic import SecretStr
+    def _secrets(self, section: SectionConfig, values: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return resolve_secrets(section.name, values, secret_keys=type(section.settings).secret_keys())
+        except CredentialError as exc:
+            raise SectionConfigError(self.locate(str(exc))) from None
 
-            settings = settings.model_copy(update={"password": SecretStr(values["password"])})
-        return settings
+    def source_settings(self, section: SectionConfig):
+        """The section's typed settings, for its hook (``credentials.settings_with_secrets``); inline
+        secrets get a warning saying how to move them."""
+        assert section.settings is not None
+        for key, message in inline_secrets(section.written, type(section.settings).secret_keys()):
+            self.log.warning("%s: %s", self._where(section.name, [key]), message)
+        try:
+            return settings_with_secrets(section.name, section.settings, self.log)
+        except CredentialError as exc:
+            raise SectionConfigError(self.locate(str(exc))) from None
 
     def oomnitza_hook(self, config: Config):
         from airflow_provider_oomnitza.hooks.oomnitza import OomnitzaHook

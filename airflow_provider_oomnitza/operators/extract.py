@@ -11,6 +11,7 @@ from airflow_provider_oomnitza.delta import DeltaState, period_seconds
 from airflow_provider_oomnitza.mapping.needs import needs_of
 from airflow_provider_oomnitza.operators.base import OomnitzaSectionOperator, SectionConfigError, fails_fast
 from airflow_provider_oomnitza.operators.runs import close_earlier_portions, remove_old_runs, start_run
+from airflow_provider_oomnitza.state import SourceState
 from airflow_provider_oomnitza.webhooks.runs import device_records
 
 RAW = "raw/chunk"
@@ -63,8 +64,10 @@ class OomnitzaExtractOperator(OomnitzaSectionOperator):
             self.source_settings(section), section=section.name, needs=needs
         )
         records = device_records(hook, section.name, context, storage)  # webhook or devices run
+        state = SourceState() if records is None and hook.incremental else None
+        since = state.read(section.name) if state else None
         if records is None:
-            records = hook.records()
+            records = hook.records(since=since) if state else hook.records()
         if params["record_count"]:
             records = itertools.islice(records, params["record_count"])
         chunk_size = config.oomnitza.settings.chunk_size  # type: ignore[union-attr]
@@ -72,10 +75,23 @@ class OomnitzaExtractOperator(OomnitzaSectionOperator):
         storage.write_jsonl("extract_problems.jsonl", ({"problem": p} for p in hook.problems))
         summary = {"extracted": sum(counts), "chunks": len(counts), "malformed": len(hook.problems),
                    "chunk_size": chunk_size}
+        if state is not None:
+            summary.update(self._stage(state, section.name, context["run_id"], since, hook.watermark, params))
         storage.write_json("extract.json", summary)
         self.log.info("Extracted %d records from [%s] into %d chunk(s) under %s; %d problem(s) skipped",
                       summary["extracted"], section.name, len(counts), storage, len(hook.problems))
         return [{"chunk": i, "extracted": n} for i, n in enumerate(counts)]
+
+    def _stage(self, state: SourceState, section: str, run_id: str, since, watermark, params) -> dict[str, Any]:
+        """Stage the next run's ``since`` (the report task commits it if this run succeeds): not for test
+        runs and runs cut short by record_count, which send not everything that changed."""
+        staged = watermark is not None and watermark != since and not params["testmode"] and not params["record_count"]
+        if staged:
+            state.stage(section, run_id, watermark)
+        self.log.info("Read what changed since %s; %s", since or "ever (first run)",
+                      f"the next run reads what changes after {watermark} once this one succeeds" if staged
+                      else "the next run reads from the same time again")
+        return {"since": since, "next_since": watermark if staged else None}
 
     def _tidy_up(self, config, storage, context, testmode: bool) -> None:
         start_run(storage, dag_id=context["dag"].dag_id, run_id=context["run_id"], testmode=testmode)

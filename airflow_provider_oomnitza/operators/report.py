@@ -15,6 +15,7 @@ from airflow_provider_oomnitza.operators.extract import RAW
 from airflow_provider_oomnitza.operators.map import MAPPED, SKIPPED
 from airflow_provider_oomnitza.operators.push import REJECTED
 from airflow_provider_oomnitza.operators.runs import mark_closed, run_portion
+from airflow_provider_oomnitza.state import SourceState
 from airflow_provider_oomnitza.storage import chunk_name
 from airflow_provider_oomnitza.webhooks.runs import clear_consumed
 
@@ -96,6 +97,8 @@ class OomnitzaReportOperator(OomnitzaSectionOperator):
         if problems:
             raise AirflowFailException(f"[{section.name}] " + "; ".join(problems) + ". "
                                        + self._files(storage, counts, chunks))
+        if summary.get("next_since") is not None and SourceState().commit(section.name, context["run_id"]):
+            self.log.info("[%s] the next run reads what changed after %s", section.name, summary["next_since"])
         self._commit_delta(storage, context, chunks, params["testmode"])
         if not params["save_data"]:
             for prefix in (RAW, MAPPED):

@@ -15,7 +15,7 @@ class SourceType:
 
     ``mapping_name`` is both the name of the server-side mappings in Oomnitza and the
     ``connector_name`` sent with every record. ``hook`` is the dotted path of the hook
-    class that extracts records (None while the source has no hook yet).
+    class that extracts records (every source type has one: tests/test_credentials_registry.py).
     """
 
     name: str

@@ -1,6 +1,6 @@
 """LDAP / Active Directory people (``ldap``) and computer objects (``ldap_assets``)."""
 from airflow_provider_oomnitza.config.settings import AssetSettings, CommonSettings, UserSettings
-from airflow_provider_oomnitza.config.types import Int, JsonList, Secret, setting
+from airflow_provider_oomnitza.config.types import Bool, Int, JsonList, Secret, setting
 from airflow_provider_oomnitza.sources.base import SourceType, simple_mappings
 
 
@@ -17,6 +17,7 @@ class LdapSearch(CommonSettings):
     groups_dn: JsonList = setting([], doc="Only members of these groups, as a JSON list of DNs.")
     group_members_attr: str = setting("member", doc="Group attribute listing its members.")
     group_member_filter: str = setting("", doc="Filter to find a member, {} standing for the member value.")
+    start_tls: Bool = setting(False, doc="Upgrade an ldap:// connection with StartTLS (ldaps:// is TLS already).")
 
     def problems(self):
         out = super().problems()
@@ -39,6 +40,7 @@ SOURCE = SourceType(
     record_type="users",
     mapping_name="LDAP",
     settings=LdapUserSettings,
+    hook="airflow_provider_oomnitza.hooks.ldap.LdapHook",
     default_mappings=simple_mappings(
         USER={"source": "uid", "converter": "ldap_user_field", "required": True},
         FIRST_NAME="givenName",
@@ -54,4 +56,5 @@ ASSETS = SourceType(
     record_type="assets",
     mapping_name="LDAP_assets",
     settings=LdapAssetSettings,
+    hook="airflow_provider_oomnitza.hooks.ldap.LdapAssetsHook",
 )

@@ -14,7 +14,8 @@ class SccmSettings(AssetSettings):
     username: str = setting("", doc="SQL login (SQL Server authentication).", example="change-me")
     password: Secret = setting(SecretStr(""), doc="Its password.", example="change-me")
     authentication: Literal["SQL Server", "Windows"] = setting("SQL Server", doc="SQL Server or Windows.")
-    driver: str = setting("", doc="ODBC driver name; empty picks the newest SQL Server driver.")
+    driver: str = setting("", doc="ODBC driver name (e.g. ODBC Driver 18 for SQL Server, FreeTDS); empty picks "
+                                  "the newest ODBC Driver N for SQL Server installed, else FreeTDS.")
 
     def problems(self):
         out = super().problems()
@@ -33,4 +34,6 @@ SOURCE = SourceType(
     mapping_name="SCCM",
     settings=SccmSettings,
     default_mappings={"APPLICATIONS": {"source": "software"}},
+    default_converters={"hardware.last_logon": "date_format"},  # as the original
+    hook="airflow_provider_oomnitza.hooks.sccm.SccmHook",
 )

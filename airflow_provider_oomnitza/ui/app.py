@@ -3,6 +3,7 @@
 Pages (HTML, for the iframe Airflow's UI shows under Browse):
   ``/``                                   every section: last run, counts, chart of the last N runs
   ``/dags/{dag_id}/runs/{run_id}``        one run: counts, refused and skipped records (paged)
+  ``/config/...``                         the config page (ui/config_app.py)
 Data (JSON, the same facts for scripts):
   ``/api/sections?runs=N``
   ``/api/dags/{dag_id}/runs/{run_id}``
@@ -40,6 +41,11 @@ HTML_HEADERS = {
 ICON = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"><rect width="24" height="24" rx="6" '
         'fill="{color}"/><path d="M6.5 17.5V12M10.2 17.5V7M13.9 17.5v-4M17.6 17.5V9.5" stroke="#fff" '
         'stroke-width="2.2" stroke-linecap="round"/></svg>')
+# Three sliders on the same tile: the config page.
+CONFIG_ICON = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"><rect width="24" height="24" rx="6" '
+               'fill="{color}"/><path d="M6 8h12M6 12h12M6 16h12" stroke="#fff" stroke-width="1.8" '
+               'stroke-linecap="round"/><circle cx="9" cy="8" r="2" fill="#fff"/><circle cx="15" cy="12" r="2" '
+               'fill="#fff"/><circle cx="10" cy="16" r="2" fill="#fff"/></svg>')
 
 
 def _links(request: Request) -> render.Links:
@@ -100,10 +106,15 @@ def create_app() -> FastAPI:
         login = login_url(str(request.url.path)) if exc.status_code == status.HTTP_401_UNAUTHORIZED else None
         return _html(render.error_page(exc.status_code, str(exc.detail), login), exc.status_code)
 
+    from airflow_provider_oomnitza.ui.config_app import router as config_router
+
+    app.include_router(config_router(_links, _html))
+
     @app.get("/icon.svg", include_in_schema=False)
-    def icon(dark: bool = False) -> Response:
-        """The navigation icon (not data: served without login, like Airflow's own static files)."""
-        return Response(ICON.format(color="#4c8ee6" if dark else "#1f6fd1"), media_type="image/svg+xml",
+    def icon(dark: bool = False, config: bool = False) -> Response:
+        """The navigation icons (not data: served without login, like Airflow's own static files)."""
+        return Response((CONFIG_ICON if config else ICON).format(color="#4c8ee6" if dark else "#1f6fd1"),
+                        media_type="image/svg+xml",
                         headers={"Cache-Control": "max-age=86400"})
 
     @app.get("/", response_class=HTMLResponse)

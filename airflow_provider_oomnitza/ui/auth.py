@@ -63,3 +63,51 @@ def user_name(user: Any) -> str:
         return user.get_name()
     except Exception:  # noqa: BLE001
         return "?"
+
+
+# -- the config page -----------------------------------------------------------------------------
+def may_config(user: Any, method: str) -> bool:
+    """Airflow's question for its own configuration page: ``GET`` to read, ``PUT`` to change.
+    The config page asks the same (simple auth manager: viewer reads, op and admin edit)."""
+    from airflow.api_fastapi.app import get_auth_manager
+
+    return get_auth_manager().is_authorized_configuration(method=method, user=user)
+
+
+def require_config(user: Any, method: str) -> None:
+    if not may_config(user, method):
+        what = "read" if method == "GET" else "change"
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"You may not {what} Airflow's configuration, so not config.ini")
+
+
+def csrf_token(user: Any) -> str:
+    """A form token bound to the user (HMAC with the API server's secret key): a page of another
+    site cannot know it, so it cannot make a logged-in browser post a change."""
+    import hashlib
+    import hmac
+
+    from airflow.configuration import conf
+
+    key = (conf.get("api", "secret_key", fallback="") or conf.get("api_auth", "jwt_secret", fallback="")).encode()
+    return hmac.new(key, f"oomnitza-config:{user_name(user)}".encode(), hashlib.sha256).hexdigest()
+
+
+def check_same_origin(request: Request, token: str | None, user: Any) -> None:
+    """A state-changing request must come from a page of this server (``Origin``, or ``Referer`` when
+    a browser sends no Origin, naming the request's ``Host`` or ``[api] base_url``'s host) and carry
+    the user's form token."""
+    import hmac
+    from urllib.parse import urlsplit
+
+    source = request.headers.get("origin") or request.headers.get("referer")
+    if not source or source == "null":
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "Cross-site request refused: no Origin or Referer header")
+    from airflow.configuration import conf
+
+    parts = urlsplit(source)
+    # This server as the browser sees it: the Host header, or [api] base_url's host behind a proxy.
+    own_hosts = {request.headers.get("host", ""), urlsplit(conf.get("api", "base_url", fallback="") or "").netloc} - {""}
+    if parts.netloc not in own_hosts:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"Cross-site request refused: it came from {parts.netloc}")
+    if not token or not hmac.compare_digest(token, csrf_token(user)):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "Cross-site request refused: missing or wrong form token")

@@ -191,7 +191,8 @@ def overview_page(sections: list[SectionInfo], links: Links, runs: int, user: st
     note = (f'<p class="sub">Last {runs} runs of each Oomnitza sync DAG you may read. '
             f'Counts come from each run\'s report.json in the run storage; states from Airflow. '
             f'Show <a href="{escape(links.overview(10))}">10</a> · <a href="{escape(links.overview(30))}">30</a> · '
-            f'<a href="{escape(links.overview(100))}">100</a> runs.</p>')
+            f'<a href="{escape(links.overview(100))}">100</a> runs. '
+            f'The sections themselves: <a href="{escape(links.view_root)}/config/">config.ini</a>.</p>')
     if hidden:
         note += f'<p class="sub">{hidden} more sync DAG(s) are not shown: you may not read them.</p>'
     if not cards:

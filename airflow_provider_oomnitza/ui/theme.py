@@ -77,4 +77,26 @@ details pre { margin: 6px 0 0; padding: 8px; background: var(--head); border-rad
 .crumbs { font-size: 13px; margin-bottom: 10px; }
 .card h2 + table { margin-top: 10px; }
 .warn { border-left: 3px solid #e8890c; padding: 6px 10px; background: var(--head); border-radius: 4px; font-size: 13px; }
+/* the config page */
+.listing { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 12px; border: 1px solid var(--line);
+           border-radius: 6px; overflow: auto; margin: 6px 0; }
+.listing .ln { display: grid; grid-template-columns: 44px 1fr; }
+.listing .no { color: var(--muted); text-align: right; padding: 0 8px; background: var(--head); user-select: none; }
+.listing .tx { white-space: pre; padding: 0 8px; }
+.listing .ln.error { background: rgba(214, 69, 69, .14); }
+.listing .ln.warning { background: rgba(232, 137, 12, .14); }
+.listing .msg { grid-column: 2; padding: 1px 8px 3px; font-family: system-ui, sans-serif; white-space: normal; }
+.listing .msg.error { color: #d64545; }
+.listing .msg.warning { color: #b86a00; }
+.issues { margin: 8px 0 0; padding-left: 18px; font-size: 13px; }
+.issues li.error { color: #d64545; }
+.issues li.warning { color: #b86a00; }
+textarea.editor { width: 100%; min-height: 260px; font: 12px/1.5 ui-monospace, "DejaVu Sans Mono", monospace;
+                  padding: 8px; border: 1px solid var(--line); border-radius: 6px; background: var(--card); color: var(--ink); }
+.actions { display: flex; gap: 8px; flex-wrap: wrap; margin-top: 8px; align-items: center; }
+button { font: inherit; padding: 5px 14px; border-radius: 6px; border: 1px solid var(--line); background: var(--head);
+         color: var(--ink); cursor: pointer; }
+button.primary { background: #1f6fd1; border-color: #1f6fd1; color: #fff; }
+.ok { border-left: 3px solid #2e9e5b; padding: 6px 10px; background: var(--head); border-radius: 4px; font-size: 13px; }
+.bad { border-left: 3px solid #d64545; padding: 6px 10px; background: var(--head); border-radius: 4px; font-size: 13px; }
 """

@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_oomnitza.config.loader import FROM_SECRET_STORE, load_config
+from airflow_provider_oomnitza.credentials import KEYRING_GONE
 from airflow_provider_oomnitza.sources import SOURCE_TYPES
 
 HERE = Path(__file__).parent
@@ -105,40 +106,25 @@ def test_default_section_applies_to_every_section(tmp_path):
     assert config.oomnitza.settings.verify_ssl is False
 
 
-def test_vault_keys_are_an_error_with_the_tasks_message_and_stand_in_for_required_secrets(tmp_path):
+def test_vault_keys_with_vault_stand_in_for_required_secrets_until_run_time(tmp_path):
     path = write(tmp_path, "[okta]\nenable = 0\ndefault_role = 1\ndefault_position = E\nvault_keys = api_token\n"
                            "vault_backend = vault\n")
     config = load_config(path)
     section = config.sections["okta"]
-    # the same words as the task's failure, and no "missing api_token" on top of it
-    assert errors(config, path) == [
-        "FILE:9: [okta] vault_keys: reading secrets from vault is not supported yet; put the secret in an Airflow "
-        "connection or env_password"
-    ]
+    assert errors(config, path) == []  # no "missing api_token": Vault gives it when a task runs
     assert section.settings.api_token.get_secret_value() == FROM_SECRET_STORE
 
 
-def test_vault_keys_in_oomnitza_are_an_error_too(tmp_path):
+def test_vault_keys_from_the_keyring_are_an_error_naming_the_airflow_replacement(tmp_path):
     path = tmp_path / "c.ini"
     path.write_text("[oomnitza]\nurl = https://o\nvault_keys = api_token\n")
     assert errors(load_config(path), path) == [
-        "FILE:3: [oomnitza] vault_keys: reading secrets from keyring is not supported yet; put the secret in an "
-        "Airflow connection or env_password"
+        "FILE:3: [oomnitza] vault_keys: " + KEYRING_GONE.format(conn_id="oomnitza_oomnitza",
+                                                               vault_conn_id="vault_default")
     ]
-
-
-def test_an_enabled_section_whose_source_has_no_hook_is_an_error(tmp_path):
-    hookless = sorted(n for n, s in SOURCE_TYPES.items() if s.hook is None)
-    assert hookless, "every source has a hook: this test has nothing left to check"
-    name = hookless[0]
-    body = f"[{name}]\nenable = %s\n"
-    config = load_config(write(tmp_path, body % "yes"))
-    assert [(i.key, i.message) for i in config.sections[name].errors][-1] == (
-        "enable", f"the {name} source has no hook yet, so this section cannot run; set enable = false until it has one")
-    assert not any("no hook" in i.message for i in load_config(write(tmp_path, body % "no")).all_issues())
-    with_hook = sorted(n for n, s in SOURCE_TYPES.items() if s.hook)
-    config = load_config(write(tmp_path, "".join(f"[{n}]\nenable = yes\n" for n in with_hook)))
-    assert not any("no hook" in i.message for i in config.all_issues())
+    path.write_text("[oomnitza]\nurl = https://o\nvault_keys = api_token\nvault_backend = keyring\n")
+    [error] = errors(load_config(path), path)
+    assert error.startswith("FILE:4: [oomnitza] vault_backend: vault_backend = keyring (the default) is not available")
 
 
 def test_env_password_missing_here_is_a_warning_not_an_error(tmp_path):

@@ -225,24 +225,29 @@ def budget_server():
         yield sim
 
 
+def okta_budget(**kw):
+    return RateBudget(limit="X-Rate-Limit-Limit", remaining="X-Rate-Limit-Remaining",
+                      reset=reset_epoch_seconds("X-Rate-Limit-Reset", margin=1, statuses=range(200, 600)), **kw)
+
+
 def test_rate_budget_spreads_the_last_requests_over_the_rest_of_the_window(budget_server):
     waits: list[float] = []
-    budget = RateBudget(low=0.3, margin=1)
+    budget = okta_budget(low=0.3)
     c = RetryingClient(budget_server.url, name="Test", budget=budget, sleep=waits.append)
     for _ in range(11):
         c.get_json("data")
-    # After Remaining 3, 2, 1, 0 (of 10): the 10 s to the reset shared by the requests left (+1).
-    assert waits == [pytest.approx(w, abs=0.3) for w in (10 / 4, 10 / 3, 10 / 2, 10 / 1)]
+    # After Remaining 3, 2, 1, 0 (of 10): the 10 s to the reset shared by the requests left.
+    assert waits == [pytest.approx(w, abs=0.3) for w in (10 / 3, 10 / 2, 10 / 1, 10 / 1)]
     assert budget.waits == 4
 
 
 def test_rate_budget_ignores_a_limit_of_zero_and_answers_without_the_headers(budget_server, server):
     waits: list[float] = []
-    c = RetryingClient(budget_server.url, name="Test", budget=RateBudget(), sleep=waits.append)
+    c = RetryingClient(budget_server.url, name="Test", budget=okta_budget(), sleep=waits.append)
     for _ in range(12):
         c.get_json("data", params={"limit": 0})  # Okta's concurrency answers carry Limit 0
     assert waits == []
-    plain = RetryingClient(server.url, name="Test", budget=RateBudget(), sleep=waits.append,
+    plain = RetryingClient(server.url, name="Test", budget=okta_budget(), sleep=waits.append,
                            auth=TokenAuth(TokenCache(Tokens("good"))))
     assert plain.get_json("data")["ok"] and waits == []
 

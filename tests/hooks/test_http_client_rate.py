@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from airflow_provider_oomnitza.hooks.http_client import (
-    BudgetPacer, HttpError, RetryingClient, reset_in_seconds,
+    HttpError, RateBudget, RetryingClient, reset_in_seconds,
 )
 from tests.simulators.base import SimState, SimulatorThread, json_response, make_app
 
@@ -66,47 +66,57 @@ def test_a_429_wait_is_capped_and_retries_run_out(server):
     assert info.value.status == 429 and waits == [5.0, 5.0]
 
 
-def pacer(waits, **kw):
-    return BudgetPacer(**HEADERS, reset=RESET, sleep=waits.append, name="Test", **kw)
+def budget(**kw):
+    return RateBudget(**HEADERS, reset=RESET, name="Test", clock=lambda: 0.0, **kw)
 
 
-def test_the_pacer_does_nothing_while_the_budget_is_ample():
-    waits = []
-    p = pacer(waits)
+def low(remaining, reset, limit=100, status=200):
+    r = response(**{"X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": str(remaining),
+                    "X-RateLimit-Reset": str(reset)})
+    r.status_code = status
+    return r
+
+
+def test_the_budget_does_nothing_while_it_is_ample():
+    b = budget()
     for remaining in (99, 50, 11):
-        p(response(**{"X-RateLimit-Limit": "100", "X-RateLimit-Remaining": str(remaining),
-                      "X-RateLimit-Reset": "600"}))
-    p(response())  # no rate headers at all
-    assert waits == [] and p.waits == 0
+        b.observe(low(remaining, 600))
+        assert b.delay() == 0
+    b.observe(response())  # no rate headers at all
+    assert b.delay() == 0 and b.waits == 0
 
 
-def test_the_pacer_spreads_the_calls_left_over_the_time_to_the_reset(caplog):
+def test_the_budget_spreads_the_calls_left_over_the_time_to_the_reset(caplog):
+    b = budget()
     waits = []
-    p = pacer(waits, max_wait=100)
     with caplog.at_level(logging.WARNING):
         for remaining, reset in ((10, 600), (5, 50), (0, 30)):
-            p(response(**{"X-RateLimit-Limit": "100", "X-RateLimit-Remaining": str(remaining),
-                          "X-RateLimit-Reset": str(reset)}))
+            b.observe(low(remaining, reset))
+            waits.append(b.delay())
     assert waits == [60.0, 10.0, 30.0]  # 600/10, 50/5, and the reset itself when nothing is left
     assert caplog.text.count("slowing down") == 1  # one line when pacing starts, not one per call
     assert "10 of 100 calls left" in caplog.text
 
 
-def test_the_pacer_caps_its_wait_and_leaves_429_to_the_retry_loop():
-    waits = []
-    p = pacer(waits, max_wait=5)
-    p(response(**{"X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": "1", "X-RateLimit-Reset": "3000"}))
-    limited = response(**{"X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "3000"})
-    limited.status_code = 429
-    p(limited)
-    assert waits == [5.0]
+def test_concurrent_callers_each_reserve_their_own_slot():
+    b = budget()
+    b.observe(low(4, 20))  # 5 s apart
+    assert [b.delay() for _ in range(3)] == [5.0, 10.0, 15.0]  # three threads waiting on one answer
+    assert b.waits == 3
 
 
-def test_a_client_with_a_pacer_slows_down_on_a_low_budget(server):
-    server.state.script = [(200, 100, 50, 600), (200, 100, 4, 20), (200, 100, 2, 10)]
+def test_a_429_is_left_to_the_retry_loop():
+    b = budget()
+    b.observe(low(0, 3000, limit=5000, status=429))
+    assert b.delay() == 0
+
+
+def test_a_client_with_a_budget_slows_down_on_a_low_budget_and_caps_the_wait(server):
+    server.state.script = [(200, 100, 50, 600), (200, 100, 4, 20), (200, 100, 2, 10), (200, 100, 1, 3000)]
     waits = []
-    client = RetryingClient(server.url, name="Test", hint=RESET, sleep=waits.append,
-                            response_hooks=[pacer(waits)])
-    for _ in range(4):
+    client = RetryingClient(server.url, name="Test", hint=RESET, sleep=waits.append, max_wait=60,
+                            budget=RateBudget(**HEADERS, reset=RESET, name="Test"))
+    for _ in range(5):
         assert client.get_json("data")["ok"]
-    assert waits == [5.0, 5.0]  # 20 s / 4 calls, 10 s / 2 calls; none while the budget was ample
+    # 20 s / 4 calls, 10 s / 2 calls, then 3000 s capped by max_wait; none while the budget was ample
+    assert waits == [pytest.approx(5.0, abs=0.2), pytest.approx(5.0, abs=0.2), 60]

@@ -187,7 +187,7 @@ def test_the_account_limit_429_has_a_plain_text_body_and_is_waited_out(sim):
     requests.post(sim.url + "/_sim/config", json={"rate_limit_per_minute": 2, "rate_window_s": 30}).raise_for_status()
     clock = Clock(sim)
     h = hook(sim, sleep=clock)
-    h.client.response_hooks.remove(h.pacer)  # no pacing: the server answers 429 when the budget is spent
+    h.client.budget = None  # no pacing: the server answers 429 when the budget is spent
     assert list(h.records()) == listed(sim)
     assert sim.state.stats.rate_limited >= 1
     assert len(clock.waits) == sim.state.stats.rate_limited and all(1 <= w <= 30 for w in clock.waits)
@@ -199,7 +199,7 @@ def test_a_low_budget_slows_the_calls_down_instead_of_running_into_429s(sim):
     h = hook(sim, sleep=clock, load_organizations=True)
     assert len(list(h.records())) == len(listed(sim))
     assert sim.state.stats.rate_limited == 0
-    assert h.pacer.waits >= 1 and len(clock.waits) == h.pacer.waits
+    assert h.budget.waits >= 1 and len(clock.waits) == h.budget.waits
     assert all(0 < w <= 30 for w in clock.waits)
 
 

@@ -347,6 +347,12 @@ def test_ldap_timestamp_int_failure_returns_value(ctx, value):
     assert run("ldap_timestamp", value, ctx) is value
 
 
+def test_ldap_timestamp_reads_the_ldap_hooks_iso_text(ctx):
+    # the LDAP hook turns FILETIMEs into ISO text; configs written for the original still get epoch seconds
+    assert run("ldap_timestamp", "2016-02-15T08:53:20Z", ctx) == 1455526400  # FILETIME 131000000000000000
+    assert run("ldap_timestamp", "2016-02-15 09:33:20", ctx) == "2016-02-15 09:33:20"
+
+
 def test_ldap_timestamp_max_constant():
     assert conv.LDAP_TIMESTAMP_MAX == 253402300799
     assert datetime.fromtimestamp(253402300799, timezone.utc) == datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc)

@@ -1,6 +1,5 @@
 """Errors no retry can fix fail the task at once (AirflowFailException) naming the INI file, line,
 section and key; network errors, 429 and 5xx are raised as they are, for Airflow's task retries."""
-import dataclasses
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -82,16 +81,6 @@ def test_network_errors_429_and_5xx_are_left_to_airflow_retries(env, exc):
     assert extract(ini).no_retry_error(exc) is None
 
 
-def test_a_source_type_without_a_hook_fails_at_once(env, monkeypatch):
-    from airflow_provider_oomnitza.sources import SOURCE_TYPES
-
-    monkeypatch.setitem(SOURCE_TYPES, "csv_assets", dataclasses.replace(SOURCE_TYPES["csv_assets"], hook=None))
-    ini = write_ini(env, CSV_SECTION.format(path=env / "a.csv"))
-    with pytest.raises(AirflowFailException) as failed:
-        extract(ini).execute(context())
-    assert f"{ini}:6: [csv_assets] enable: the csv_assets source has no hook yet" in str(failed.value)
-
-
 def test_settings_errors_fail_at_once(env):
     ini = write_ini(env, CSV_SECTION.format(path=env / "a.csv") + "insert_only = maybe\n")
     with pytest.raises(AirflowFailException) as failed:
@@ -120,6 +109,6 @@ def test_a_run_whose_files_are_gone_fails_at_once_saying_why(env):
 
 def test_the_docs_say_which_errors_fail_at_once():
     text = (REPO / "docs" / "pipeline.md").read_text()
-    for phrase in ("AirflowFailException", "missing file", "401", "403", "no hook", "429", "keep_runs_days",
+    for phrase in ("AirflowFailException", "missing file", "401", "403", "429", "keep_runs_days",
                    "max_rejected", "Clear"):
         assert phrase in text, phrase

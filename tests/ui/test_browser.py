@@ -84,14 +84,7 @@ def test_overview_and_run_page_in_chromium(api_server, demo_runs, browser, tmp_p
     # Not logged in: the view itself answers 401 (and offers Airflow's login page).
     assert requests.get(f"{api_server}/oomnitza-sync/", timeout=10).status_code == 401
 
-    browser.goto(f"{api_server}/auth/login?next={quote(api_server + '/plugin/oomnitza-sync', safe='')}")
-    browser.wait_for("!!document.querySelector('input[name=password]')", what="the login form")
-    browser.type_into("input[name=username]", "viewer")
-    browser.type_into("input[name=password]", PASSWORDS["viewer"])
-    browser.eval("document.querySelector('button[type=submit]').click()")
-    browser.wait_for("!location.pathname.startsWith('/auth/')", what="the login to finish")
-    if not browser.eval("location.pathname").endswith("/plugin/oomnitza-sync"):
-        browser.goto(f"{api_server}/plugin/oomnitza-sync")
+    login(browser, api_server, "viewer", "/plugin/oomnitza-sync")
 
     # Airflow's navigation has the entry, and its page frames the view.
     browser.wait_for("!!document.querySelector('a[href$=\"plugin/oomnitza-sync\"]')", what="the navigation entry")
@@ -120,6 +113,92 @@ def test_overview_and_run_page_in_chromium(api_server, demo_runs, browser, tmp_p
     airflow_link = browser.eval(f"{FRAME}.querySelector('a[target=_top][href*=\"/runs/\"]').getAttribute('href')")
     assert airflow_link == f"/dags/{ASSETS}/runs/{quote(demo_runs['last'][ASSETS], safe='')}"
     browser.screenshot(screenshot_path(tmp_path, "sync-view-run.png"))
+
+
+def login(browser: Browser, api_server: str, user: str, path: str) -> None:
+    """Log in on Airflow's login page and open ``path`` of Airflow's UI."""
+    browser.goto(f"{api_server}/auth/login?next={quote(api_server + path, safe='')}")
+    browser.wait_for("!!document.querySelector('input[name=password]')", what="the login form")
+    browser.type_into("input[name=username]", user)
+    browser.type_into("input[name=password]", PASSWORDS[user])
+    browser.eval("document.querySelector('button[type=submit]').click()")
+    browser.wait_for("!location.pathname.startsWith('/auth/')", what="the login to finish")
+    if not browser.eval("location.pathname").endswith(path):
+        browser.goto(f"{api_server}{path}")
+
+
+CONFIG_FRAME = "document.querySelector('iframe[title=\"Oomnitza config\"]')?.contentDocument"
+FIX_SECTION = "csv_assets.uifix"
+BROKEN = 'mapping.MODEL = {"source": "model"'
+
+
+def test_config_page_fix_validate_save_in_chromium(api_server, demo_runs, browser, tmp_path):
+    """An admin fixes a broken mapping of a new section on the config page: the error is shown on its
+    line, goes away on validate, the save writes config.ini, and after the next parse the section's
+    DAG is linked. A reader (viewer) cannot save, on the same server."""
+    from airflow_provider_oomnitza.dag_factory import dag_id_for
+    from tests.ui import demo_data
+
+    ini = demo_runs["ini"]
+    original = ini.read_text()
+    dag_id = dag_id_for(FIX_SECTION)
+    ini.write_text(original + f"\n# added by the browser test\n[{FIX_SECTION}]\nenable = true\n"
+                   f"filename = {demo_data.EXAMPLE / 'assets.csv'}\nsync_field = SERIAL_NUMBER\n"
+                   f'mapping.SERIAL_NUMBER = {{"source": "serial_number"}}\n{BROKEN}\n')
+    broken_line = len(ini.read_text().splitlines())
+    try:
+        login(browser, api_server, "admin", "/plugin/oomnitza-config")
+        card = f"{CONFIG_FRAME}?.querySelector('[data-section=\"{FIX_SECTION}\"]')"
+        browser.wait_for(f"!!{card}?.querySelector('[data-no-dag]')", what="the new section without a DAG")
+        assert browser.eval(f"{card}.querySelectorAll('.issues li.error').length") >= 1
+        browser.wait_for(f"{CONFIG_FRAME}.fonts.status === 'loaded'", what="fonts")
+        browser.screenshot(screenshot_path(tmp_path, "config-page-overview.png"))
+
+        # The section's page: validate the file as it is, the error stands next to its line.
+        browser.eval(f"{card}.querySelector('a[href*=\"/config/sections/\"]').click()")
+        browser.wait_for(f"!!{CONFIG_FRAME}?.querySelector('textarea.editor')", what="the editor")
+        browser.eval(f"{CONFIG_FRAME}.querySelector('button[value=validate]').click()")
+        outcome = f"{CONFIG_FRAME}?.querySelector('[data-outcome=validate]')"
+        browser.wait_for(f"{outcome}?.dataset.ok === 'false'", what="the validation errors")
+        assert browser.eval(f"{outcome}.querySelector('.ln.error').dataset.line") == str(broken_line)
+        browser.screenshot(screenshot_path(tmp_path, "config-page.png"))
+
+        # Fix it: validate again, the error is gone; then save.
+        fixed = BROKEN + "}"
+        browser.eval(f"(() => {{ const t = {CONFIG_FRAME}.querySelector('textarea.editor');"
+                     f" t.value = t.value.replace({json.dumps(BROKEN)}, {json.dumps(fixed)}); }})()")
+        browser.eval(f"{CONFIG_FRAME}.querySelector('button[value=validate]').click()")
+        browser.wait_for(f"{outcome}?.dataset.ok === 'true'", what="the fixed section to validate")
+        assert browser.eval(f"{outcome}.querySelectorAll('.ln.error').length") == 0
+        browser.eval(f"{CONFIG_FRAME}.querySelector('button[value=save]').click()")
+        saved = f"{CONFIG_FRAME}?.querySelector('[data-outcome=save]')"
+        browser.wait_for(f"{saved}?.dataset.ok === 'true'", what="the save")
+        assert fixed in ini.read_text() and "# added by the browser test" in ini.read_text()
+        assert ini.with_name("config.ini.bak").read_text().count(BROKEN + "\n") == 1
+
+        # A reader cannot save (a real form post from the page, with the viewer's token).
+        viewer = requests.post(f"{api_server}/auth/token", json={"username": "viewer", "password": PASSWORDS["viewer"]},
+                               timeout=30).json()["access_token"]
+        url = f"{api_server}/oomnitza-sync/config/sections/{quote(FIX_SECTION, safe='')}"
+        page = requests.get(url, headers={"Authorization": f"Bearer {viewer}"}, timeout=60).text
+        assert 'value="save"' not in page
+        csrf = page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+        refused = requests.post(url, data={"action": "save", "csrf": csrf, "text": f"[{FIX_SECTION}]\nenable = false\n"},
+                                headers={"Authorization": f"Bearer {viewer}", "Origin": api_server}, timeout=60)
+        assert refused.status_code == 403 and "enable = true" in ini.read_text()
+
+        # The next parse (as the DAG processor would) makes the section's DAG; the page links it.
+        demo_data.register_dags(ini)
+        browser.goto(f"{api_server}/plugin/oomnitza-config")
+        browser.wait_for(f"!!{card}?.querySelector('[data-dag-link=\"{dag_id}\"]')", what="the new section's DAG link")
+    finally:
+        ini.write_text(original)
+        from airflow.api.common.delete_dag import delete_dag
+
+        try:
+            delete_dag(dag_id)
+        except Exception:  # noqa: BLE001 - not parsed (the test failed before): nothing to delete
+            pass
 
 
 def _safe(run_id: str) -> str:
