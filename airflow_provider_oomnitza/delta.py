@@ -135,9 +135,13 @@ class DeltaState:
         return Fingerprints(keys, hashes)
 
     # -- the run's decision ----------------------------------------------------------------------
-    def decide(self, *, enabled: bool, full_sync_param: bool, full_sync_every: float | None,
+    def decide(self, *, enabled: bool, full_sync_param: bool, full_sync_every: float | None, partial: bool = False,
                now: float | None = None) -> dict[str, Any]:
-        """Whether this run compares (``full`` False) or sends everything, and why; kept in the run folder."""
+        """Whether this run compares (``full`` False) or sends everything, and why; kept in the run folder.
+
+        A ``partial`` run (some devices, a record_count, a source read since its last run) reads only part
+        of the source: even when it sends everything it read, its fingerprints are merged into the old
+        ones (``replace`` False) and it does not count as the last full sync."""
         now = time.time() if now is None else now
         info = self.info()
         if not enabled:
@@ -150,6 +154,7 @@ class DeltaState:
             decision = {"enabled": True, "full": True, "why": "[oomnitza] full_sync_every is due"}
         else:
             decision = {"enabled": True, "full": False, "why": f"changes since run {info.get('run_id')}"}
+        decision["replace"] = decision["full"] and not partial
         self.run.write_json(DELTA, decision)
         return decision
 
@@ -165,14 +170,14 @@ class DeltaState:
         """Keys (in order) of records Oomnitza did not store (failed, skipped): commit leaves them out."""
         return _write_pairs(self.run.path(DROPPED), ((key, 0) for key in keys))
 
-    def commit(self, run_id: str, chunks: int, *, full: bool) -> int:
-        """Merge the run's staged fingerprints into the committed ones (a full run replaces them), without
+    def commit(self, run_id: str, chunks: int, *, replace: bool) -> int:
+        """Merge the run's staged fingerprints into the committed ones (a whole full run replaces them), without
         the keys ``stage_dropped`` named; all streamed. The number of fingerprints kept."""
         dropped = _Skipper(_read_pairs(self.run.path(DROPPED)) if self.run.exists(DROPPED) else iter(()))
         sources = [_read_pairs(self.run.path(f"{STAGED}-{i:05d}.bin")) for i in range(chunks)
                    if self.run.exists(f"{STAGED}-{i:05d}.bin")]
         info = self.info()
-        if info and not full:
+        if info and not replace:
             sources.insert(0, self.load().pairs())  # first: on the same key a staged pair comes later and wins
         name = f"fingerprints-{_safe(run_id)}.bin"
 
@@ -188,7 +193,7 @@ class DeltaState:
         count = _write_pairs(self.root / name, merged())
         now = time.time()
         new_info = {"run_id": run_id, "file": name, "records": count, "at": now,
-                    "full_at": now if full else (info or {}).get("full_at", now)}
+                    "full_at": now if replace else (info or {}).get("full_at", 0)}
         (self.root / COMMITTED).write_text(json.dumps(new_info), encoding="utf-8")
         if info and info.get("file") != name and (self.root / info["file"]).exists():
             (self.root / info["file"]).unlink()

@@ -42,12 +42,6 @@ class OomnitzaExtractOperator(OomnitzaSectionOperator):
         params = self.run_params(context)
         storage = self.storage(context)
         self._tidy_up(config, storage, context, params["testmode"])
-        delta = DeltaState(storage).decide(
-            enabled=section.settings.delta_sync, full_sync_param=params["full_sync"],  # type: ignore[union-attr]
-            full_sync_every=period_seconds(config.oomnitza.settings.full_sync_every))  # type: ignore[union-attr]
-        if delta["enabled"]:
-            self.log.info("Delta sync: %s (%s)", "sending every record" if delta["full"] else "sending only new or "
-                          "changed records", delta["why"])
         server = self._server_mappings(config, section, params["testmode"])
         effective = section.effective_mappings(server)
         if effective.errors:
@@ -66,6 +60,8 @@ class OomnitzaExtractOperator(OomnitzaSectionOperator):
         records = device_records(hook, section.name, context, storage)  # webhook or devices run
         state = SourceState() if records is None and hook.incremental else None
         since = state.read(section.name) if state else None
+        self._decide_delta(config, section, storage, params,
+                           partial=records is not None or since is not None or bool(params["record_count"]))
         if records is None:
             records = hook.records(since=since) if state else hook.records()
         if params["record_count"]:
@@ -81,6 +77,15 @@ class OomnitzaExtractOperator(OomnitzaSectionOperator):
         self.log.info("Extracted %d records from [%s] into %d chunk(s) under %s; %d problem(s) skipped",
                       summary["extracted"], section.name, len(counts), storage, len(hook.problems))
         return [{"chunk": i, "extracted": n} for i, n in enumerate(counts)]
+
+    def _decide_delta(self, config, section, storage, params, partial: bool) -> None:
+        """Whether this run's push tasks compare with the last successful run's fingerprints (delta.py)."""
+        delta = DeltaState(storage).decide(
+            enabled=section.settings.delta_sync, full_sync_param=params["full_sync"], partial=partial,
+            full_sync_every=period_seconds(config.oomnitza.settings.full_sync_every))
+        if delta["enabled"]:
+            self.log.info("Delta sync: %s (%s)", "sending every record" if delta["full"] else "sending only new or "
+                          "changed records", delta["why"])
 
     def _stage(self, state: SourceState, section: str, run_id: str, since, watermark, params) -> dict[str, Any]:
         """Stage the next run's ``since`` (the report task commits it if this run succeeds): not for test

@@ -149,7 +149,7 @@ class OomnitzaReportOperator(OomnitzaSectionOperator):
         decision = state.decision()
         if not decision["enabled"] or testmode:
             return
-        kept = state.commit(context["run_id"], chunks, full=decision["full"])
+        kept = state.commit(context["run_id"], chunks, replace=decision.get("replace", decision["full"]))
         self.log.info("Delta sync: %d record fingerprints kept for the next run (%s run)", kept,
                       "a full" if decision["full"] else "a delta")
 

@@ -81,6 +81,15 @@ def test_records_oomnitza_skipped_are_sent_again(sync_env):
     assert counts(run(env)) == (3, 0)  # so none is fingerprinted
 
 
+def test_a_partial_run_keeps_the_other_fingerprints(sync_env):
+    env = sync_env
+    write_csv(env, ROWS)
+    env.write_ini(section(env))
+    assert counts(run(env)) == (3, 0)
+    assert counts(run(env, full_sync=True, record_count=1)) == (1, 0)  # one record read: the others stay known
+    assert counts(run(env)) == (0, 3)
+
+
 def test_off_by_default_and_full_sync_every_is_due(sync_env):
     env = sync_env
     write_csv(env, ROWS)
