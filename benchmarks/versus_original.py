@@ -34,6 +34,8 @@ os.environ.update({
     "AIRFLOW_HOME": str(HOME / "airflow"), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
     "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"), "OOMNITZA_INI": str(HOME / "config.ini"),
     "OOMNITZA_STORAGE": f"file://{HOME / 'runs'}", "PYTHONPATH": str(REPO),
+    # its own database, whatever the environment names: the script migrates (resets) it
+    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{HOME / 'airflow' / 'airflow.db'}",
 })
 
 from sync_stages import FIELDS, write_source  # noqa: E402
