@@ -33,6 +33,10 @@ demo: install
 
 benchmark: install
 	$(PY) benchmarks/mapping_throughput.py
+	$(PY) benchmarks/parse_time.py
+	$(PY) benchmarks/push_throughput.py
+	$(PY) benchmarks/sync_stages.py --records 10000,100000 --delta
+	$(PY) benchmarks/versus_original.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache demo

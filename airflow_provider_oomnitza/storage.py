@@ -200,6 +200,10 @@ def chunk_name(prefix: str, index: int) -> str:
     return f"{prefix}-{index:05d}.jsonl"
 
 
+WRITE_BUFFER = 1000
+_dumps = json.JSONEncoder(default=str, ensure_ascii=True).encode
+
+
 class JsonlWriter:
     """Appends records to a JSON Lines file, opened on the first write."""
 
@@ -208,12 +212,13 @@ class JsonlWriter:
         self.top = top if top is not None else path.parent
         self.count = 0
         self._fh = None
+        self._buffer: list[str] = []
 
     @staticmethod
     def line(record: Any) -> str:
         # ASCII escapes: a source record may hold text UTF-8 cannot encode (a lone surrogate from a
         # JSON source), which must travel to the map task, not fail the whole extract.
-        return json.dumps(record, default=str, ensure_ascii=True)
+        return _dumps(record)
 
     def write(self, record: Any) -> None:
         self.write_line(self.line(record))
@@ -221,14 +226,22 @@ class JsonlWriter:
     def write_line(self, line: str) -> None:
         if self._fh is None:
             self._fh = open_private(self.path, self.top)
-        self._fh.write(line)
-        self._fh.write("\n")
+        self._buffer.append(line)
         self.count += 1
+        if len(self._buffer) >= WRITE_BUFFER:  # one write per WRITE_BUFFER records: a call through
+            self._flush()                       # ObjectStoragePath/fsspec per record costs more than the JSON
+
+    def _flush(self) -> None:
+        if self._buffer:
+            self._buffer.append("")
+            self._fh.write("\n".join(self._buffer))
+            self._buffer = []
 
     def close(self) -> None:
         if self._fh is None and self.count == 0:  # an empty chunk is an empty file, not a missing one
             open_private(self.path, self.top).close()
         if self._fh is not None:
+            self._flush()
             self._fh.close()
             self._fh = None
 

@@ -86,10 +86,18 @@ def main() -> None:
         estimate = args.computers * latency / MAX_CONNECTIONS
         print(f"one call per device at {MAX_CONNECTIONS} connections: {args.computers:,} x {args.latency_ms:g} ms / "
               f"{MAX_CONNECTIONS} = {estimate:.0f} s (latency alone)")
+        total = extract_s + map_s + push_s
+        summary = [f"SUMMARY jamf computers={args.computers} extract_s={extract_s:.2f} map_s={map_s:.2f} "
+                   f"push_s={push_s:.2f} total_s={total:.2f}",
+                   f"SUMMARY jamf_vs_per_device computers={args.computers} per_device_estimate_s={estimate:.1f} "
+                   f"share={total / estimate:.2f}"]
         if args.per_device and estimate < 120:
             per_device_s = per_device(jamf.url, values)
             print(f"  measured: {per_device_s:6.2f} s, {args.computers / per_device_s:8,.0f} records/s; "
                   f"the paged extraction is {per_device_s / extract_s:.0f}x faster")
+            summary.append(f"SUMMARY jamf_per_device computers={args.computers} measured_s={per_device_s:.2f} "
+                           f"share={total / per_device_s:.2f}")
+        print("\n".join(summary))
     finally:
         jamf.stop()
 

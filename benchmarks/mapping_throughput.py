@@ -42,6 +42,7 @@ def main() -> None:
     plain = {f"FIELD_{i}": {"source": f"field_{i}"} for i in range(FIELDS)}
     rate = measure(RecordMapper(plain, {}), records)
     print(f"plain 20-field mapping: {rate:,.0f} records/s ({args.records:,} records, best of 3)")
+    summary = [f"SUMMARY mapping kind=plain20 records_per_s={rate:.0f}"]
 
     mixed = dict(plain)
     mixed["SERIAL"] = {"source": "general.serial_number", "required": True}
@@ -49,6 +50,8 @@ def main() -> None:
     mixed["ROLE"] = {"setting": "default_role"}
     rate = measure(RecordMapper(mixed, {"default_role": 25}, sync_fields=["SERIAL"]), records)
     print(f"mixed mapping (+dotted required field, converter, setting): {rate:,.0f} records/s")
+    summary.append(f"SUMMARY mapping kind=mixed records_per_s={rate:.0f}")
+    print("\n".join(summary))
 
 
 if __name__ == "__main__":

@@ -126,6 +126,8 @@ class CommonSettings(SettingsModel):
     schedule: str = setting("", doc="Cron expression or preset for this section's DAG.")
     conn_id: str = setting("", doc="Airflow connection with this section's URL and credentials (instead of the INI's).")
     max_rejected: str = setting("", doc="This section's [oomnitza] max_rejected (empty: use that one).")
+    delta_sync: Bool = setting(False, doc="Send only records new or changed since the last successful run "
+                                          "(docs/performance.md, delta sync).")
 
     def problems(self) -> list[tuple[str, str]]:
         out = []
@@ -192,7 +194,7 @@ class OomnitzaSettings(SettingsModel):
     conn_id: str = setting("", doc="Airflow connection with Oomnitza's URL and credentials (instead of the above).")
     batch_size: Int = setting(100, doc="Records per bulk request.")
     workers: Int = setting(2, doc="Bulk requests in flight per push task (the --workers option).")
-    chunk_size: Int = setting(5000, doc="Records per chunk; each chunk is mapped and pushed by its own task.")
+    chunk_size: Int = setting(20000, doc="Records per chunk; each chunk is mapped and pushed by its own task.")
     parallel_chunks: Int = setting(4, doc="Chunks mapped or pushed at once in one run (Oomnitza sees at most "
                                           "this many push tasks, each with `workers` requests in flight).")
     retries: Int = setting(2, doc="Airflow retries of each task of a sync.")
@@ -204,6 +206,9 @@ class OomnitzaSettings(SettingsModel):
     timeout: Int = setting(60, doc="Seconds to wait for Oomnitza's answer to one request before retrying it.")
     keep_runs_days: Int = setting(7, doc="Days a run folder is kept; older ones are removed when the section runs "
                                          "again (0 keeps them).")
+    full_sync_every: str = setting("", doc="With delta_sync: send every record again when the last full sync "
+                                           "is this old (12h, 7d, 2w); empty: only with the full_sync parameter.",
+                                   example="7d")
     allow_python: Bool = setting(True, doc="Allow Python in this file (recordfilter, [converters]); it runs as "
                                            "trusted code with the Airflow worker's rights.")
 
@@ -218,6 +223,12 @@ class OomnitzaSettings(SettingsModel):
             out.append(("schedule", schedule_problem(self.schedule)))
         if self.url and url_problem(self.url):
             out.append(("url", url_problem(self.url)))
+        try:
+            from airflow_provider_oomnitza.delta import period_seconds
+
+            period_seconds(self.full_sync_every)
+        except ValueError as exc:
+            out.append(("full_sync_every", str(exc)))
         if self.conn_id:
             return out
         if not self.url:

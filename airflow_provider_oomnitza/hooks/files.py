@@ -89,17 +89,70 @@ class JsonSourceHook(FileSourceHook):
     settings_model = JsonAssetSettings
 
     def file_records(self, path: Path) -> Iterator[dict]:
+        index = -1
         try:
-            data: Any = json.loads(path.read_text(encoding="utf-8-sig"))
+            for index, item in enumerate(json_items(path)):
+                if isinstance(item, dict):
+                    yield item
+                else:
+                    self.report(f"{path}: item #{index} is not an object; skipped")
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nested too deeply
-            self.report(f"{path}: not a JSON file ({exc}); file skipped")
-            return
-        items = data if isinstance(data, list) else [data]
-        for index, item in enumerate(items):
-            if isinstance(item, dict):
-                yield item
+            if index < 0:
+                self.report(f"{path}: not a JSON file ({exc}); file skipped")
             else:
-                self.report(f"{path}: item #{index} is not an object; skipped")
+                self.report(f"{path}: not a JSON file after item #{index} ({exc}); the rest of the file skipped")
+
+
+JSON_BLOCK = 1 << 16
+_SPACE = " \t\n\r"
+
+
+def json_items(path: Path) -> Iterator[Any]:
+    """The items of a JSON file holding a list, decoded one at a time while the file is read in blocks
+    (memory stays flat however large the file); a file holding anything else is one item."""
+    decoder = json.JSONDecoder()
+    with path.open("r", encoding="utf-8-sig") as fh:
+        buffer = fh.read(JSON_BLOCK)
+        start = len(buffer) - len(buffer.lstrip(_SPACE))
+        if buffer[start:start + 1] != "[":
+            yield json.loads(buffer + fh.read())
+            return
+        pos, eof, want, after_item, items = start + 1, False, JSON_BLOCK, False, 0
+        while True:
+            while pos < len(buffer) and buffer[pos] in _SPACE:
+                pos += 1
+            if pos >= len(buffer):
+                if eof:
+                    raise json.JSONDecodeError("the list is not closed", buffer, pos)
+                more = fh.read(want)
+                buffer, pos, eof = buffer[pos:] + more, 0, not more
+                continue
+            char = buffer[pos]
+            if char == "]" and (after_item or not items):
+                rest = buffer[pos + 1:] + fh.read()
+                if rest.strip(_SPACE):
+                    raise json.JSONDecodeError("extra data after the list", rest, 0)
+                return
+            if after_item:
+                if char != ",":
+                    raise json.JSONDecodeError("expected ',' or ']' after an item of the list", buffer, pos)
+                pos, after_item = pos + 1, False
+                continue
+            try:
+                item, end = decoder.raw_decode(buffer, pos)
+                complete = end < len(buffer) or eof  # a number or literal may go on in the next block
+            except json.JSONDecodeError:
+                if eof:
+                    raise
+                complete = False
+            if not complete:  # the item goes on in the next block; an item larger than a block reads
+                more = fh.read(want)  # ever larger blocks, not one retry per block
+                buffer, pos, eof, want = buffer[pos:] + more, 0, not more, want * 2
+                continue
+            yield item
+            items, want, pos, after_item = items + 1, JSON_BLOCK, end, True
+            if pos > JSON_BLOCK:
+                buffer, pos = buffer[pos:], 0
 
 
 def row_lines(row: list[str]) -> int:

@@ -27,7 +27,7 @@ from airflow.providers.http.hooks.http import HttpHook
 from airflow_provider_oomnitza import __version__
 from airflow_provider_oomnitza.bulk import BulkTarget, OomnitzaError, PushResult, batches
 from airflow_provider_oomnitza.hooks.http_client import (
-    HttpError, TokenAuth, TokenCache, fetch_in_order, send_with_retries,
+    HttpError, TokenAuth, TokenCache, send_with_retries,
 )
 from airflow_provider_oomnitza.hooks.tls import TlsOptions
 from airflow_provider_oomnitza.masking import mask
@@ -253,20 +253,40 @@ class OomnitzaHook(HttpHook):
         """
         result = PushResult()
         lock = threading.Lock()
-        workers = max(1, workers)
+        pending = batches(records, batch_size)
+        failure: list[BaseException] = []
 
-        def send(batch: list[dict]) -> None:
-            sent, rejected = self._send_batch(batch, target)
-            with lock:
-                result.sent += sent
-                result.batches += 1
-                result.rejected.extend(rejected)
-            if on_batch:
-                on_batch(sent)
+        def worker() -> None:
+            # Each thread takes the next batch as soon as its request is answered: no order to keep, so
+            # one slow answer never holds the others back (workers requests stay in flight).
+            while True:
+                with lock:
+                    if failure:
+                        return
+                    batch = next(pending, None)
+                if batch is None:
+                    return
+                try:
+                    sent, rejected = self._send_batch(batch, target)
+                except BaseException as exc:  # raised in the caller's thread below
+                    with lock:
+                        failure.append(exc)
+                    return
+                with lock:
+                    result.sent += sent
+                    result.batches += 1
+                    result.rejected.extend(rejected)
+                if on_batch:
+                    on_batch(sent)
 
-        calls = ((lambda b=batch: send(b)) for batch in batches(records, batch_size))
-        for _ in fetch_in_order(calls, workers=workers, name="oomnitza-push"):
-            pass
+        threads = [threading.Thread(target=worker, name=f"oomnitza-push-{i}", daemon=True)
+                   for i in range(max(1, workers))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if failure:
+            raise failure[0]
         return result
 
     def _send_batch(self, batch: list[dict], target: BulkTarget) -> tuple[int, list[tuple[dict, str]]]:
@@ -287,15 +307,27 @@ class OomnitzaHook(HttpHook):
         return self.call("POST", f"api/v3/bulk/{portion}/finalize", json={}).json()
 
     def run_log(self, portion: str, page_size: int = 1000) -> dict[str, Any]:
-        """Counters and per-record outcomes of a portion (all pages)."""
-        first = self.call("GET", f"api/v3/connector_run_logs/{portion}", params={"limit": page_size}).json()
-        records = list(first.get("records", []))
-        total = first.get("total", len(records))
-        while len(records) < total:
-            page = self.call("GET", f"api/v3/connector_run_logs/{portion}",
-                             params={"limit": page_size, "skip": len(records)}).json()
-            if not page.get("records"):
+        """Counters and per-record outcomes of a portion (all pages, in one list: for small portions;
+        the report streams them with ``iter_run_log``)."""
+        summary: dict[str, Any] = {}
+        records = list(self.iter_run_log(portion, page_size, summary=summary))
+        return {**summary, "records": records}
+
+    def iter_run_log(self, portion: str, page_size: int = 1000,
+                     summary: dict[str, Any] | None = None) -> Iterator[dict]:
+        """The per-record outcomes of a portion, page by page, so memory stays flat for millions of
+        records; ``summary`` (if given) gets the counters of the first page."""
+        seen = 0
+        total = None
+        while total is None or seen < total:
+            params = {"limit": page_size, **({"skip": seen} if seen else {})}
+            page = self.call("GET", f"api/v3/connector_run_logs/{portion}", params=params).json()
+            rows = page.pop("records", None) or []
+            if total is None:
+                total = page.get("total", len(rows))
+                if summary is not None:
+                    summary.update(page)
+            if not rows:
                 break
-            records += page["records"]
-        first["records"] = records
-        return first
+            seen += len(rows)
+            yield from rows

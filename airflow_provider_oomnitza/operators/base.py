@@ -18,7 +18,8 @@ from airflow_provider_oomnitza.credentials import (
 from airflow_provider_oomnitza.storage import RunStorage
 
 # Trigger-form parameters of every sync DAG, with the original CLI option each replaces.
-PARAM_DEFAULTS = {"testmode": False, "record_count": 0, "save_data": False, "workers": 0, "retry_dead_letters": ""}
+PARAM_DEFAULTS = {"testmode": False, "record_count": 0, "save_data": False, "workers": 0, "retry_dead_letters": "",
+                  "full_sync": False}
 
 
 class SectionConfigError(AirflowFailException):

@@ -7,6 +7,7 @@ from typing import Any
 from airflow.sdk.module_loading import import_string
 
 from airflow_provider_oomnitza.bulk import OomnitzaError
+from airflow_provider_oomnitza.delta import DeltaState, period_seconds
 from airflow_provider_oomnitza.mapping.needs import needs_of
 from airflow_provider_oomnitza.operators.base import OomnitzaSectionOperator, SectionConfigError, fails_fast
 from airflow_provider_oomnitza.operators.dead_letters import replay_records, requested_run
@@ -70,8 +71,11 @@ class OomnitzaExtractOperator(OomnitzaSectionOperator):
             records = device_records(hook, section.name, context, storage)  # webhook or devices run
             state = SourceState() if records is None and hook.incremental else None
             since = state.read(section.name) if state else None
-            if records is None:
-                records = hook.records(since=since) if state else hook.records()
+        self._decide_delta(config, section, storage, params,
+                           partial=bool(replay) or records is not None or since is not None
+                           or bool(params["record_count"]))
+        if records is None:
+            records = hook.records(since=since) if state else hook.records()
         if params["record_count"]:
             records = itertools.islice(records, params["record_count"])
         chunk_size = config.oomnitza.settings.chunk_size  # type: ignore[union-attr]
@@ -87,6 +91,15 @@ class OomnitzaExtractOperator(OomnitzaSectionOperator):
         self.log.info("Extracted %d records from [%s] into %d chunk(s) under %s; %d problem(s) skipped",
                       summary["extracted"], section.name, len(counts), storage, len(problems))
         return [{"chunk": i, "extracted": n} for i, n in enumerate(counts)]
+
+    def _decide_delta(self, config, section, storage, params, partial: bool) -> None:
+        """Whether this run's push tasks compare with the last successful run's fingerprints (delta.py)."""
+        delta = DeltaState(storage).decide(
+            enabled=section.settings.delta_sync, full_sync_param=params["full_sync"], partial=partial,
+            full_sync_every=period_seconds(config.oomnitza.settings.full_sync_every))
+        if delta["enabled"]:
+            self.log.info("Delta sync: %s (%s)", "sending every record" if delta["full"] else "sending only new or "
+                          "changed records", delta["why"])
 
     def _stage(self, state: SourceState, section: str, run_id: str, since, watermark, params) -> dict[str, Any]:
         """Stage the next run's ``since`` (the report task commits it if this run succeeds): not for test

@@ -7,6 +7,7 @@ from typing import Any
 from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_oomnitza.bulk import BulkTarget, OomnitzaError, batches
+from airflow_provider_oomnitza.delta import ChunkDelta, DeltaState
 from airflow_provider_oomnitza.operators.base import OomnitzaChunkOperator, fails_fast
 from airflow_provider_oomnitza.operators.map import MAPPED
 from airflow_provider_oomnitza.operators.runs import run_portion
@@ -40,6 +41,11 @@ class OomnitzaPushOperator(OomnitzaChunkOperator):
             update_only=section.settings.update_only,  # type: ignore[union-attr]
         )
         records = storage.read_jsonl(chunk_name(MAPPED, index))
+        state = DeltaState(storage)
+        decision = state.decision()
+        delta = ChunkDelta(None if decision["full"] else state.load(), plan["sync_fields"])
+        if decision["enabled"]:
+            records = delta.filter(records)
         if params["testmode"]:
             count = 0
             with storage.writer(chunk_name(PAYLOADS, index)) as payloads:
@@ -51,7 +57,7 @@ class OomnitzaPushOperator(OomnitzaChunkOperator):
                     count += len(batch)
             self.log.info("Test mode: %d records in %d requests written to %s; nothing sent",
                           count, payloads.count, storage.path(chunk_name(PAYLOADS, index)))
-            return {**self.chunk, "pushed": 0, "would_push": count, "rejected": 0}
+            return {**self.chunk, "pushed": 0, "would_push": count, "rejected": 0, "delta_skipped": delta.skipped}
         workers = params["workers"] or oomnitza.workers
         try:
             result = self.oomnitza_hook(config).push(records, target, batch_size=oomnitza.batch_size,
@@ -65,6 +71,10 @@ class OomnitzaPushOperator(OomnitzaChunkOperator):
             raise
         storage.write_jsonl(chunk_name(REJECTED, index),
                             ({"record": r, "reason": reason} for r, reason in result.rejected))
-        self.log.info("Chunk %d: %d records sent in %d requests to portion %s; %d refused",
-                      index, result.sent, result.batches, target.portion, len(result.rejected))
-        return {**self.chunk, "pushed": result.sent, "would_push": 0, "rejected": len(result.rejected)}
+        if decision["enabled"]:
+            state.stage(index, delta.in_oomnitza(r for r, _ in result.rejected))
+        self.log.info("Chunk %d: %d records sent in %d requests to portion %s; %d refused; %d unchanged skipped "
+                      "(delta sync)", index, result.sent, result.batches, target.portion, len(result.rejected),
+                      delta.skipped)
+        return {**self.chunk, "pushed": result.sent, "would_push": 0, "rejected": len(result.rejected),
+                "delta_skipped": delta.skipped}

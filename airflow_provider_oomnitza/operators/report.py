@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from airflow.sdk.exceptions import AirflowFailException
 from tabulate import tabulate
 
 from airflow_provider_oomnitza.bulk import OomnitzaError
 from airflow_provider_oomnitza.config.settings import max_rejected_allows
+from airflow_provider_oomnitza.delta import DeltaState, run_log_key
 from airflow_provider_oomnitza.operators.base import OomnitzaSectionOperator, fails_fast
 from airflow_provider_oomnitza.operators.dead_letters import DEAD_LETTER, PARAM, key_text, sync_key
 from airflow_provider_oomnitza.operators.extract import RAW
@@ -21,7 +22,7 @@ from airflow_provider_oomnitza.webhooks.runs import clear_consumed
 
 REPORT = "report.json"
 MAP_COUNTS = ("mapped", "filtered", "missing", "errors", "converter_errors")
-PUSH_COUNTS = ("pushed", "would_push", "rejected")
+PUSH_COUNTS = ("pushed", "would_push", "rejected", "delta_skipped")
 OOMNITZA_COUNTS = ("added", "updated", "unchanged", "skipped", "failed")
 # Records that did not arrive because of an error, which [oomnitza] max_rejected limits. Not counted:
 # records a recordfilter left out, records Oomnitza skipped for insert_only/update_only, and the
@@ -30,6 +31,8 @@ OOMNITZA_COUNTS = ("added", "updated", "unchanged", "skipped", "failed")
 REJECTED_COUNTS = ("missing", "errors", "converter_errors", "rejected", "oomnitza_failed")
 # Oomnitza answers meaning "no such portion" (nothing was stored in it) and "already finalized".
 NO_PORTION, CLOSED = 404, 409
+# Oomnitza's outcomes that leave a record as it was there: delta sync sends those records again.
+NOT_STORED = ("failed", "skipped")
 
 
 class OomnitzaReportOperator(OomnitzaSectionOperator):
@@ -97,6 +100,7 @@ class OomnitzaReportOperator(OomnitzaSectionOperator):
                                        + self._files(storage, counts, chunks, context["run_id"]))
         if summary.get("next_since") is not None and SourceState().commit(section.name, context["run_id"]):
             self.log.info("[%s] the next run reads what changed after %s", section.name, summary["next_since"])
+        self._commit_delta(storage, context, chunks, params["testmode"])
         if not params["save_data"]:
             for prefix in (RAW, MAPPED):
                 storage.remove_tree(prefix.split("/")[0])
@@ -127,23 +131,23 @@ class OomnitzaReportOperator(OomnitzaSectionOperator):
                 if exc.status not in (NO_PORTION, CLOSED):
                     raise
             mark_closed(storage)
-        try:
-            rows = hook.run_log(portion).get("records", [])
-        except OomnitzaError as exc:
-            if exc.status != NO_PORTION:
-                raise
-            rows = []
-        failed = []
-        for row in per_record(rows).values():
-            counts[f"oomnitza_{row.get('outcome')}"] = counts.get(f"oomnitza_{row.get('outcome')}", 0) + 1
-            if row.get("outcome") == "failed":
-                failed.append(row)
-        sent = self._records_sent(storage, context, {key_text(row.get("key")) for row in failed}) if failed else {}
-        for row in failed:
-            entry = {"stage": "oomnitza", "record": row.get("key"), "reason": row.get("message")}
-            if key_text(row.get("key")) in sent:
-                entry["mapped"] = sent[key_text(row.get("key"))]
-            dead.write(entry)
+        with OutcomeTally() as tally:
+            try:
+                tally.add_all(hook.iter_run_log(portion))
+            except OomnitzaError as exc:
+                if exc.status != NO_PORTION:
+                    raise
+            for outcome, number in tally.counts().items():
+                counts[f"oomnitza_{outcome}"] = counts.get(f"oomnitza_{outcome}", 0) + number
+            failed = list(tally.failed())  # only the refused ones are held, with the record as sent
+            sent = self._records_sent(storage, context, {key_text(key) for key, _ in failed}) if failed else {}
+            for key, message in failed:
+                entry = {"stage": "oomnitza", "record": key, "reason": message}
+                if key_text(key) in sent:
+                    entry["mapped"] = sent[key_text(key)]
+                dead.write(entry)
+            if DeltaState(storage).decision()["enabled"]:  # failed or skipped there: not fingerprinted, sent again
+                DeltaState(storage).stage_dropped(tally.keys_with(NOT_STORED))
 
     @staticmethod
     def _records_sent(storage, context, keys: set[str]) -> dict[str, dict]:
@@ -179,6 +183,16 @@ class OomnitzaReportOperator(OomnitzaSectionOperator):
                 for raw in storage.read_jsonl(chunk_name(RAW, index)):
                     dead.write({"stage": "map", "raw": raw, "reason": reason})
         return dead.count - before
+
+    def _commit_delta(self, storage, context, chunks: int, testmode: bool) -> None:
+        """The run succeeded: its fingerprints become the ones the next run compares with."""
+        state = DeltaState(storage)
+        decision = state.decision()
+        if not decision["enabled"] or testmode:
+            return
+        kept = state.commit(context["run_id"], chunks, replace=decision.get("replace", decision["full"]))
+        self.log.info("Delta sync: %d record fingerprints kept for the next run (%s run)", kept,
+                      "a full" if decision["full"] else "a delta")
 
     def _max_rejected(self, config, section) -> tuple[str, str]:
         """The limit that applies and where it is set."""
@@ -217,15 +231,70 @@ class OomnitzaReportOperator(OomnitzaSectionOperator):
         return "Files: " + "; ".join(files)
 
 
-def per_record(rows: Iterable[dict]) -> dict[str, dict]:
-    """Oomnitza's run-log rows, one per record: its last outcome. A record stored twice (a request
-    whose answer was lost and was sent again, a retried or resumed push) comes back as ``added``
-    or ``updated`` and then ``unchanged``; the repeat changed nothing, so it keeps the first."""
-    latest: dict[str, dict] = {}
-    for row in rows:
-        key = json.dumps(row.get("key"), sort_keys=True, default=str)
-        before = latest.get(key)
-        if before and row.get("outcome") == "unchanged" and before.get("outcome") in ("added", "updated"):
-            continue
-        latest[key] = row
-    return latest
+SIGNED = 1 << 63  # SQLite integers are signed: 64-bit hashes are stored shifted, so their order holds
+
+
+class OutcomeTally:
+    """Oomnitza's run-log rows, one per record: its last outcome, kept in a temporary SQLite file so
+    the report's memory stays flat however many records the run had.
+
+    A record stored twice (a request whose answer was lost and was sent again, a retried or resumed
+    push) comes back as ``added`` or ``updated`` and then ``unchanged``; the repeat changed nothing,
+    so it keeps the first."""
+
+    PAGE = 1000
+
+    def __init__(self) -> None:
+        import sqlite3
+        import tempfile
+
+        self._dir = tempfile.TemporaryDirectory(prefix="oomnitza-report-")
+        self._db = sqlite3.connect(f"{self._dir.name}/outcomes.db")
+        self._db.execute("PRAGMA journal_mode = OFF")
+        self._db.execute("PRAGMA synchronous = OFF")
+        self._db.execute("CREATE TABLE o (key TEXT PRIMARY KEY, outcome TEXT, message TEXT, seq INTEGER, h INTEGER)")
+        self._seq = 0
+
+    def add_all(self, rows: Iterable[dict]) -> None:
+        page: list[tuple] = []
+        for row in rows:
+            self._seq += 1
+            page.append((json.dumps(row.get("key"), sort_keys=True, default=str), row.get("outcome"),
+                         row.get("message"), self._seq, run_log_key(row.get("key")) - SIGNED))
+            if len(page) >= self.PAGE:
+                self._upsert(page)
+                page = []
+        self._upsert(page)
+
+    def _upsert(self, page: list[tuple]) -> None:
+        if page:
+            self._db.executemany(
+                "INSERT INTO o VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET outcome = excluded.outcome, "
+                "message = excluded.message WHERE NOT (excluded.outcome = 'unchanged' "
+                "AND o.outcome IN ('added', 'updated'))", page)
+
+    def counts(self) -> dict[str, int]:
+        return dict(self._db.execute("SELECT outcome, COUNT(*) FROM o GROUP BY outcome"))
+
+    def failed(self) -> Iterator[tuple[Any, str | None]]:
+        """(key, message) of the records whose outcome is ``failed``, in the order Oomnitza logged them."""
+        for key, message in self._db.execute("SELECT key, message FROM o WHERE outcome = 'failed' ORDER BY seq"):
+            yield json.loads(key), message
+
+    def keys_with(self, outcomes: Iterable[str]) -> Iterator[int]:
+        """``delta.record_key`` of the records whose last outcome is one of ``outcomes``, in key order."""
+        wanted = list(outcomes)
+        sql = f"SELECT h FROM o WHERE outcome IN ({', '.join('?' * len(wanted))}) ORDER BY h"
+        for (h,) in self._db.execute(sql, wanted):
+            yield h + SIGNED
+
+    def close(self) -> None:
+        self._db.close()
+        self._dir.cleanup()
+
+    def __enter__(self) -> "OutcomeTally":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+

@@ -51,7 +51,8 @@ def test_one_dag_per_enabled_section_with_its_settings(ini):
     assert casper.timetable.timetable.expression == "0 6 * * *" and mdm.timetable.timetable.expression == "0 0 * * *"
     [fingerprint] = [t for t in casper.tags if t.startswith("ini:")]  # the section's (config/fingerprint.py)
     assert casper.tags == {"oomnitza", "casper", "assets", fingerprint} and fingerprint not in mdm.tags
-    assert set(casper.params.keys()) == {"testmode", "record_count", "save_data", "workers", "retry_dead_letters", "devices"}
+    assert set(casper.params.keys()) == {"testmode", "record_count", "save_data", "workers", "retry_dead_letters",
+                                         "full_sync", "devices"}
     assert casper.params["record_count"] == 0 and casper.params["testmode"] is False
     assert [t.task_id for t in casper.tasks] == ["extract", "map", "push", "report"]
     assert casper.task_dict["report"].trigger_rule == "all_done"

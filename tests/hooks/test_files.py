@@ -99,3 +99,27 @@ def test_settings_can_come_from_an_airflow_connection(tmp_path, monkeypatch):
     hook = Hook({"filename": "/not/used.csv", "directory": "", "conn_id": "csv_files"}, section="csv_assets")
     assert [r["s"] for r in hook.records()] == ["1"]
     assert Hook(conn_id="csv_files").settings.filename == str(path)
+
+
+def test_a_json_list_is_streamed_item_by_item(tmp_path, monkeypatch):
+    import tracemalloc
+
+    from airflow_provider_oomnitza.hooks import files
+
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps([{"serial": f"SN{i:06d}", "model": "MacBook Pro", "n": i} for i in range(60_000)]))
+    hook = JsonSourceHook({"directory": str(tmp_path)}, section="json_assets")
+    tracemalloc.start()
+    count = sum(1 for _ in hook.records())
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert count == 60_000 and not hook.problems
+    assert peak < path.stat().st_size / 3  # items are decoded as the file is read, not all at once
+    # items, numbers and strings cut by the block boundary, at every offset
+    monkeypatch.setattr(files, "JSON_BLOCK", 5)
+    items = [{"a": [1, {"b": "],"}]}, 12345678, -2.5e3, "x", None, True, {"big": "y" * 40}]
+    path.write_text(json.dumps(items, indent=2))
+    assert list(files.json_items(path)) == items
+    path.write_text(json.dumps(items)[:-1])
+    assert [r for r in hook.records()] == [items[0], items[-1]]
+    assert hook.problems[-1].startswith(f"{path}: not a JSON file after item #6")
