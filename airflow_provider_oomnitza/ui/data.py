@@ -37,7 +37,7 @@ HEADLINE_HELP = {
 _SUMS = {
     "extracted": ("extracted",),
     "sent": ("pushed",),
-    "unchanged": ("oomnitza_unchanged",),
+    "unchanged": ("oomnitza_unchanged", "delta_skipped"),  # unchanged in Oomnitza, or not sent (delta sync)
     "refused": ("rejected", "oomnitza_failed"),
     "skipped": ("missing", "errors", "converter_errors", "malformed"),
 }
@@ -53,6 +53,7 @@ REPORT_LABELS = {
     "pushed": "Sent to Oomnitza",
     "would_push": "Would be sent (test mode)",
     "rejected": "Refused on upload",
+    "delta_skipped": "Not sent: unchanged since the last successful run (delta sync)",
     "oomnitza_added": "Added by Oomnitza",
     "oomnitza_updated": "Updated by Oomnitza",
     "oomnitza_unchanged": "Unchanged in Oomnitza",
