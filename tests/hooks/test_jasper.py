@@ -14,6 +14,7 @@ from airflow_provider_oomnitza.hooks.errors import SourceConfigError
 from airflow_provider_oomnitza.hooks.jasper import JasperConfigError, JasperError, JasperHook, parse_utc
 from airflow_provider_oomnitza.sources.jasper import JasperSettings
 from tests.simulators import jasper as js
+from tests.servers.silent import SilentServer
 from tests.simulators.base import SimulatorThread, knobs, tls_certificates
 
 NOW = 1_790_000_000.0  # the inventory's "now": every SIM changed before it
@@ -35,7 +36,7 @@ def _reset(request):
 
 
 def settings(sim, **extra):
-    return {"wsdl_path": sim.url + "/ws/schema/Terminal.wsdl", "username": js.DEFAULT_USER,
+    return {"wsdl_path": sim and sim.url + "/ws/schema/Terminal.wsdl", "username": js.DEFAULT_USER,
             "password": js.DEFAULT_PASSWORD, "api_token": js.DEFAULT_LICENSE_KEY, "sync_field": "SERIAL_NUMBER",
             **extra}
 
@@ -208,6 +209,16 @@ def test_giving_up_after_the_attempts(sim):
                                           r"attempts: fault 400300: System internal error"):
         list(hook(sim, waits).records())
     assert len(waits) == 2
+
+
+def test_a_service_that_never_answers_times_out_and_is_retried():
+    waits = []
+    with SilentServer() as silent:
+        h = JasperHook(settings(None, wsdl_path=str(js.WSDL_PATH), service_url=silent.url() + js.SERVICE_PATH),
+                       section="jasper", timeout=0.5, max_attempts=2, sleep=waits.append)
+        with pytest.raises(JasperError, match=r"^\[jasper\] Jasper GetModifiedTerminals at .*: timed out"):
+            h.check()
+    assert silent.accepted == 2 and len(waits) == 1 and h.calls == {MODIFIED: 2}
 
 
 # ---- WSDL, TLS, connections ------------------------------------------------------------------------
