@@ -15,7 +15,6 @@ from airflow_provider_oomnitza.hooks.ldap import LdapAssetsHook, LdapError, Ldap
 from airflow_provider_oomnitza.mapping.converters import ldap_timestamp
 from airflow_provider_oomnitza.sources.base import SourceNeeds
 from tests.servers import ldap_data as ld
-from tests.servers.fixtures import slapd_server  # noqa: F401
 from tests.servers.silent import SilentServer
 
 USERS = "(objectClass=user)"

@@ -14,7 +14,6 @@ from airflow_provider_oomnitza.hooks.errors import SourceConfigError
 from airflow_provider_oomnitza.hooks.sccm import SccmConfigError, SccmError, SccmHook, odbc_value, pick_driver
 from airflow_provider_oomnitza.hooks.sccm_queries import HARDWARE, QUERIES, SOFTWARE
 from airflow_provider_oomnitza.sources.base import SourceNeeds
-from tests.servers.fixtures import sccm_database  # noqa: F401 - the shared site database (3000 machines)
 from tests.servers.sccm_db import odbc_driver
 from tests.servers.silent import SilentServer
 
