@@ -211,14 +211,24 @@ def test_giving_up_after_the_attempts(sim):
     assert len(waits) == 2
 
 
-def test_a_service_that_never_answers_times_out_and_is_retried():
+@pytest.mark.parametrize("silent_part, what", [("service", "GetModifiedTerminals at"), ("wsdl", "load the WSDL")])
+def test_a_service_that_never_answers_times_out_and_is_retried(silent_part, what):
     waits = []
     with SilentServer() as silent:
-        h = JasperHook(settings(None, wsdl_path=str(js.WSDL_PATH), service_url=silent.url() + js.SERVICE_PATH),
-                       section="jasper", timeout=0.5, max_attempts=2, sleep=waits.append)
-        with pytest.raises(JasperError, match=r"^\[jasper\] Jasper GetModifiedTerminals at .*: timed out"):
+        where = ({"wsdl_path": str(js.WSDL_PATH), "service_url": silent.url() + js.SERVICE_PATH}
+                 if silent_part == "service" else {"wsdl_path": silent.url() + "/ws/schema/Terminal.wsdl"})
+        h = JasperHook(settings(None, **where), section="jasper", timeout=0.5, max_attempts=2, sleep=waits.append)
+        with pytest.raises(JasperError, match=rf"^\[jasper\] Jasper {what} .*: timed out"):
             h.check()
-    assert silent.accepted == 2 and len(waits) == 1 and h.calls == {MODIFIED: 2}
+    assert silent.accepted == 2 and len(waits) == 1
+    assert h.calls == ({MODIFIED: 2} if silent_part == "service" else {})
+
+
+def test_a_wsdl_that_is_unavailable_for_a_moment_is_asked_for_again(sim):
+    waits = []
+    knobs(sim, fail_next=2, fail_status=503, fail_path="/ws/schema/Terminal.wsdl")
+    assert hook(sim, waits).check().startswith("Connected to Jasper")
+    assert len(waits) == 2
 
 
 # ---- WSDL, TLS, connections ------------------------------------------------------------------------
