@@ -233,6 +233,18 @@ def test_a_server_that_never_answers_the_login_times_out_and_may_be_retried(monk
     assert SccmHook(sccm_conn_id="sccm_own").connect_kwargs == {"timeout": 7}
 
 
+def test_queries_get_a_timeout_where_the_driver_has_one(sccm_database, monkeypatch):
+    """pyodbc's Connection.timeout (SQL_ATTR_QUERY_TIMEOUT): Microsoft's driver has it, psqlODBC refuses it."""
+    import types
+
+    h = hook(sccm_database)
+    conn = h.connect()  # psqlODBC: refused, and the connection is used without one
+    assert conn.timeout == 0
+    conn.close()
+    monkeypatch.setattr(OdbcHook, "get_conn", lambda self: types.SimpleNamespace(timeout=0))
+    assert h.connect().timeout == h.query_timeout == 1800
+
+
 def test_a_database_without_the_configmgr_views_says_what_to_check(sccm_database):
     h = hook(sccm_database, database="postgres")
     with pytest.raises(SccmConfigError, match=r"SCCM hardware query .*v_gs_computer_system.* does not exist.*"
