@@ -278,7 +278,7 @@ def test_a_failure_that_persists_gives_up_with_the_status(sim, keys):
 def test_a_server_that_never_answers_times_out_and_is_retried(keys):
     waits = []
     with SilentServer() as silent:
-        h = ChefHook(settings(silent, keys, url=f"{silent.url()}/organizations/{ORG}"), section="chef", timeout=0.5,
+        h = ChefHook(settings(silent, keys, url=f"{silent.url()}/organizations/{ORG}"), section="chef", timeout=0.2,
                      max_attempts=2, sleep=waits.append)
         with pytest.raises(ChefError, match=r"^\[chef\] Chef POST .*/search/node: .*timed out"):
             list(h.records())

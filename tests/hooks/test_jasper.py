@@ -217,7 +217,7 @@ def test_a_service_that_never_answers_times_out_and_is_retried(silent_part, what
     with SilentServer() as silent:
         where = ({"wsdl_path": str(js.WSDL_PATH), "service_url": silent.url() + js.SERVICE_PATH}
                  if silent_part == "service" else {"wsdl_path": silent.url() + "/ws/schema/Terminal.wsdl"})
-        h = JasperHook(settings(None, **where), section="jasper", timeout=0.5, max_attempts=2, sleep=waits.append)
+        h = JasperHook(settings(None, **where), section="jasper", timeout=0.2, max_attempts=2, sleep=waits.append)
         with pytest.raises(JasperError, match=rf"^\[jasper\] Jasper {what} .*: timed out"):
             h.check()
     assert silent.accepted == 2 and len(waits) == 1
