@@ -12,6 +12,7 @@ After ``hold`` seconds the port is closed and a client still trying gets "connec
 """
 from __future__ import annotations
 
+import select
 import socket
 import threading
 
@@ -55,12 +56,19 @@ class SilentServer:
                 except OSError:
                     waited += 0.2
 
-    def _fill_then_close(self) -> None:
-        for _ in range(3):  # more than the accept queue holds (backlog 0)
+    def _fill(self) -> None:
+        """Connect until a handshake no longer completes: the accept queue is full."""
+        for _ in range(16):
             filler = socket.socket()
             filler.setblocking(False)
             filler.connect_ex(("127.0.0.1", self.port))
             self._fillers.append(filler)
+            _, writable, _ = select.select([], [filler], [], 0.3)
+            if not writable:  # its SYN was dropped: so will the client's be
+                return
+        raise RuntimeError("SilentServer: the accept queue did not fill up")
+
+    def _close_later(self) -> None:
         self._stop.wait(self.hold)
         self._close()
 
@@ -70,7 +78,9 @@ class SilentServer:
         self._sock.close()
 
     def __enter__(self) -> SilentServer:
-        thread = threading.Thread(target=self._serve if self.accept else self._fill_then_close, daemon=True)
+        if not self.accept:
+            self._fill()
+        thread = threading.Thread(target=self._serve if self.accept else self._close_later, daemon=True)
         thread.start()
         self._threads.append(thread)
         return self
