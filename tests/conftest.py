@@ -14,6 +14,9 @@ os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(REPO / "plugins")
 os.environ.setdefault("AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION", "False")
 os.environ.pop("OOMNITZA_INI", None)
 
+# The real servers (slapd, the SCCM site database): one session fixture each, for every folder.
+from tests.servers.fixtures import sccm_database, slapd_server  # noqa: E402,F401
+
 
 @pytest.fixture
 def airflow_home() -> Path:

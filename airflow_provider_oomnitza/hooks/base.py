@@ -44,6 +44,8 @@ class SourceHook(BaseHook):
     # in the connection's extra) are read under the setting's own name.
     connection_fields: ClassVar[dict[str, str]] = {"host": "url", "login": "username", "password": "password"}
     extra_fields: ClassVar[tuple[str, ...]] = TLS_FIELDS
+    # The scheme of a connection's bare host (``dc1.example.com``), unless its schema gives one.
+    url_scheme: ClassVar[str] = "https"
 
     # Incremental sources read only what changed after ``records(since=...)``; once read to the end,
     # ``watermark`` is the ``since`` of the next run. The extract and report tasks keep it (``state.py``).
@@ -121,7 +123,7 @@ class SourceHook(BaseHook):
         for attr, key in self.connection_fields.items():
             value = getattr(conn, attr, None)
             if attr == "host" and value and "://" not in value:
-                value = f"{conn.schema or 'https'}://{value}" + (f":{conn.port}" if conn.port else "")
+                value = f"{conn.schema or self.url_scheme}://{value}" + (f":{conn.port}" if conn.port else "")
             if value not in (None, ""):
                 values[key] = value
         extra = conn.extra_dejson

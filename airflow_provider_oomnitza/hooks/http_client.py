@@ -30,7 +30,7 @@ import requests
 import tenacity
 
 from airflow_provider_oomnitza.hooks.errors import HttpError  # noqa: F401 - the hooks' error contract
-from airflow_provider_oomnitza.hooks.tls import TlsAdapter, TlsOptions, tls_failure
+from airflow_provider_oomnitza.hooks.tls import TlsOptions, tls_failure
 from airflow_provider_oomnitza.masking import mask
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -529,13 +529,11 @@ class RetryingClient:
         """This thread's session (keep-alive connections are per thread)."""
         session = getattr(self._local, "session", None)
         if session is None:
-            session = requests.Session()
-            session.verify = self.tls.requests_verify
+            session = self.tls.session(self._context, pool_connections=1, pool_maxsize=1)
             session.headers.update(self.headers)
             session.auth = self.auth
             session.hooks["response"].extend(self.response_hooks)
             session.mount("http://", requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=1))
-            session.mount("https://", TlsAdapter(self._context, pool_connections=1, pool_maxsize=1))
             self._local.session = session
         return session
 
@@ -559,8 +557,6 @@ class RetryingClient:
                                  renew_auth=renew, sleep=self.sleep)
 
     def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
-        # Given on each request: a session's verify loses to REQUESTS_CA_BUNDLE in the environment.
-        kwargs.setdefault("verify", self.tls.requests_verify)
         if self.budget is not None:
             wait = self.budget.delay()
             if wait > 0:

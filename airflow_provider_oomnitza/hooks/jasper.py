@@ -144,20 +144,6 @@ class JasperHook(SourceHook):
     def address(self) -> str:
         return str(self.service._binding_options.get("address", ""))
 
-    def _session(self) -> requests.Session:
-        tls = self.tls
-
-        class Session(requests.Session):
-            def request(self, *args: Any, **kwargs: Any) -> requests.Response:
-                # Given on each request: a session's verify loses to REQUESTS_CA_BUNDLE in the environment.
-                kwargs.setdefault("verify", tls.requests_verify)
-                return super().request(*args, **kwargs)
-
-        session = Session()
-        session.verify = tls.requests_verify
-        session.mount("https://", tls.adapter())
-        return session
-
     def connect(self) -> Any:
         import zeep
         from zeep.transports import Transport
@@ -172,7 +158,7 @@ class JasperHook(SourceHook):
             raise SourceConfigError(f"{self.where} wsdl_path: {wsdl} is not a file; expected the Terminal WSDL, a "
                                     "URL such as https://api.jasperwireless.com/ws/schema/Terminal.wsdl or a file "
                                     "on every worker")
-        transport = Transport(session=self._session(), timeout=self.timeout, operation_timeout=self.timeout)
+        transport = Transport(session=self.tls.session(), timeout=self.timeout, operation_timeout=self.timeout)
         client = self._retried(lambda: self._load(zeep, wsdl, transport, UsernameToken(s.username, password)),
                                f"load the WSDL {wsdl}")
         try:

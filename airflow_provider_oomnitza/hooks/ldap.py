@@ -188,6 +188,7 @@ class LdapHook(SourceHook):
     settings_model = LdapUserSettings
     connection_fields = {"host": "url", "login": "username", "password": "password"}
     extra_fields = ("base_dn", "filter", "protocol_version", "start_tls", *TLS_FIELDS)
+    url_scheme = "ldap"  # a connection's bare host
     # Attributes asked for whatever the mappings read (ldap_user_field falls back to sAMAccountName).
     always: tuple[str, ...] = ("sAMAccountName",)
     page_size = 500
@@ -196,13 +197,6 @@ class LdapHook(SourceHook):
         super().__init__(*args, **kwargs)
         self.pages = 0  # search requests sent, for logs and tests
         self._ssl: Any = None
-
-    def values_from_connection(self, conn_id: str) -> dict[str, Any]:
-        values = super().values_from_connection(conn_id)
-        conn = self.get_connection(conn_id)
-        if conn.host and "://" not in conn.host:  # the base reads a bare host as https://
-            values["url"] = f"ldap://{conn.host}" + (f":{conn.port}" if conn.port else "")
-        return values
 
     # -- connection -------------------------------------------------------------------------------
     @property

@@ -15,6 +15,7 @@ Microsoft's driver on Linux). Values are quoted as ODBC requires (``{...}``, ``}
 they hold ``;``, braces or outer spaces. ``verify_ssl = false`` adds ``TrustServerCertificate=yes``
 (ODBC Driver 18 encrypts and checks the certificate by default). A connection's other extra keys
 (``ApplicationIntent``, ``Encrypt``, ``MultiSubnetFailover``...) are appended, as OdbcHook does.
+A login waits at most ``timeout`` seconds (ODBC's login timeout), a query ``query_timeout``.
 
 Records: ``{"hardware": {...}, "software": [{"name", "version", "publisher", "path": None}]}``,
 the original's shape and field names (see ``sccm_queries``), one record per machine. The
@@ -24,6 +25,7 @@ connection reads the batch's software (skipped when no mapping reads ``software`
 from __future__ import annotations
 
 import datetime as _dt
+import math
 import os
 import re
 from collections import defaultdict
@@ -185,6 +187,12 @@ class SccmHook(SourceHook, OdbcHook):
             parts.update({k: v for k, v in self.connection_extra.items() if k.lower() not in NOT_KEYWORDS})
         return "".join(f"{key}={value if key == 'DRIVER' else odbc_value(value)};"
                        for key, value in parts.items() if value not in (None, ""))
+
+    @property
+    def connect_kwargs(self) -> dict:
+        """OdbcHook's ``pyodbc.connect`` arguments, with a login timeout (pyodbc's ``timeout``, ODBC's
+        SQL_ATTR_LOGIN_TIMEOUT: the hook's ``timeout``) unless the connection's ``connect_kwargs`` give one."""
+        return {"timeout": max(1, math.ceil(self.timeout)), **super().connect_kwargs}
 
     # -- connecting -----------------------------------------------------------------------------
     def get_conn(self) -> Any:

@@ -2,7 +2,7 @@
 
 ``TlsOptions.of(settings)`` reads the four settings of a section (or a connection) and says
 what they mean, warning where a choice weakens TLS. The result is handed to whatever client
-a hook uses: ``requests_verify`` and ``adapter()`` for requests sessions, ``ssl_context()``
+a hook uses: ``session()`` (or ``requests_verify`` and ``adapter()``) for requests, ``ssl_context()``
 for anything else that speaks TLS (LDAP, SOAP).
 
 - ``verify_ssl = false`` turns certificate checks off (with a warning); ``cacert_file`` and
@@ -101,6 +101,11 @@ class TlsOptions:
         """A requests adapter using ``ssl_context()`` (``kwargs``: pool sizes)."""
         return TlsAdapter(self.ssl_context(), **kwargs)
 
+    def session(self, context: ssl.SSLContext | None = None, **kwargs: Any) -> TlsSession:
+        """A requests session checking servers as these options say (``context``: one already made from
+        them; ``kwargs``: pool sizes)."""
+        return TlsSession(self, context, **kwargs)
+
     def describe(self) -> str:
         if not self.verify:
             return "certificates not checked"
@@ -122,6 +127,21 @@ class TlsAdapter(requests.adapters.HTTPAdapter):
     def proxy_manager_for(self, *args: Any, **kwargs: Any):
         kwargs["ssl_context"] = self.context
         return super().proxy_manager_for(*args, **kwargs)
+
+
+class TlsSession(requests.Session):
+    """A requests session whose https connections use the options' SSL context, and whose ``verify`` is
+    given on every request: a session's own ``verify`` loses to REQUESTS_CA_BUNDLE in the environment."""
+
+    def __init__(self, tls: TlsOptions, context: ssl.SSLContext | None = None, **kwargs: Any) -> None:
+        super().__init__()
+        self.tls = tls
+        self.verify = tls.requests_verify
+        self.mount("https://", TlsAdapter(context or tls.ssl_context(), **kwargs))
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("verify", self.tls.requests_verify)
+        return super().request(method, url, *args, **kwargs)
 
 
 def tls_failure(exc: BaseException) -> str | None:

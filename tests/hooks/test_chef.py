@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from airflow_provider_oomnitza.hooks.chef import ChefAuthError, ChefError, ChefHook, ChefSettingsError
 from airflow_provider_oomnitza.hooks.chef_records import megabytes, node_record
 from airflow_provider_oomnitza.hooks.errors import RefusedCredentials, SourceConfigError
+from tests.servers.silent import SilentServer
 from tests.simulators import chef
 from tests.simulators.base import SimulatorThread, knobs, stats, tls_certificates
 
@@ -272,6 +273,16 @@ def test_a_failure_that_persists_gives_up_with_the_status(sim, keys):
                                         "Unavailable$") as info:
         h.check()
     assert not isinstance(info.value, RefusedCredentials)
+
+
+def test_a_server_that_never_answers_times_out_and_is_retried(keys):
+    waits = []
+    with SilentServer() as silent:
+        h = ChefHook(settings(silent, keys, url=f"{silent.url()}/organizations/{ORG}"), section="chef", timeout=0.2,
+                     max_attempts=2, sleep=waits.append)
+        with pytest.raises(ChefError, match=r"^\[chef\] Chef POST .*/search/node: .*timed out"):
+            list(h.records())
+    assert silent.accepted == 2 and len(waits) == 1
 
 
 def test_an_answer_that_is_not_chef_says_to_check_the_url(keys):

@@ -14,6 +14,7 @@ from airflow_provider_oomnitza.hooks.errors import SourceConfigError
 from airflow_provider_oomnitza.hooks.jasper import JasperConfigError, JasperError, JasperHook, parse_utc
 from airflow_provider_oomnitza.sources.jasper import JasperSettings
 from tests.simulators import jasper as js
+from tests.servers.silent import SilentServer
 from tests.simulators.base import SimulatorThread, knobs, tls_certificates
 
 NOW = 1_790_000_000.0  # the inventory's "now": every SIM changed before it
@@ -35,7 +36,7 @@ def _reset(request):
 
 
 def settings(sim, **extra):
-    return {"wsdl_path": sim.url + "/ws/schema/Terminal.wsdl", "username": js.DEFAULT_USER,
+    return {"wsdl_path": sim and sim.url + "/ws/schema/Terminal.wsdl", "username": js.DEFAULT_USER,
             "password": js.DEFAULT_PASSWORD, "api_token": js.DEFAULT_LICENSE_KEY, "sync_field": "SERIAL_NUMBER",
             **extra}
 
@@ -207,6 +208,26 @@ def test_giving_up_after_the_attempts(sim):
     with pytest.raises(JasperError, match=r"^\[jasper\] Jasper GetModifiedTerminals at .*: gave up after 3 "
                                           r"attempts: fault 400300: System internal error"):
         list(hook(sim, waits).records())
+    assert len(waits) == 2
+
+
+@pytest.mark.parametrize("silent_part, what", [("service", "GetModifiedTerminals at"), ("wsdl", "load the WSDL")])
+def test_a_service_that_never_answers_times_out_and_is_retried(silent_part, what):
+    waits = []
+    with SilentServer() as silent:
+        where = ({"wsdl_path": str(js.WSDL_PATH), "service_url": silent.url() + js.SERVICE_PATH}
+                 if silent_part == "service" else {"wsdl_path": silent.url() + "/ws/schema/Terminal.wsdl"})
+        h = JasperHook(settings(None, **where), section="jasper", timeout=0.2, max_attempts=2, sleep=waits.append)
+        with pytest.raises(JasperError, match=rf"^\[jasper\] Jasper {what} .*: timed out"):
+            h.check()
+    assert silent.accepted == 2 and len(waits) == 1
+    assert h.calls == ({MODIFIED: 2} if silent_part == "service" else {})
+
+
+def test_a_wsdl_that_is_unavailable_for_a_moment_is_asked_for_again(sim):
+    waits = []
+    knobs(sim, fail_next=2, fail_status=503, fail_path="/ws/schema/Terminal.wsdl")
+    assert hook(sim, waits).check().startswith("Connected to Jasper")
     assert len(waits) == 2
 
 

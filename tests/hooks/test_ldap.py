@@ -15,7 +15,7 @@ from airflow_provider_oomnitza.hooks.ldap import LdapAssetsHook, LdapError, Ldap
 from airflow_provider_oomnitza.mapping.converters import ldap_timestamp
 from airflow_provider_oomnitza.sources.base import SourceNeeds
 from tests.servers import ldap_data as ld
-from tests.servers.fixtures import slapd_server  # noqa: F401
+from tests.servers.silent import SilentServer
 
 USERS = "(objectClass=user)"
 DISABLED = "(userAccountControl:1.2.840.113556.1.4.803:=2)"
@@ -229,6 +229,18 @@ def test_an_unreachable_server_is_left_to_retries_and_a_bad_url_is_a_setting_err
     assert not isinstance(failed.value, SourceConfigError)
     with pytest.raises(SourceConfigError, match=r"^\[ldap\] url: expected ldap://host\[:port\]"):
         hook(slapd_server, url="https://dc1.example.com").check()
+
+
+@pytest.mark.parametrize("accept, when", [(True, "error receiving data"), (False, "while opening")])
+def test_a_server_that_never_answers_times_out_and_is_left_to_retries(accept, when):
+    with SilentServer(accept=accept) as silent:
+        h = LdapHook({"url": silent.url("ldap"), "username": ld.SERVICE_DN, "password": "not-sent-anywhere",
+                      "base_dn": ld.BASE_DN, "default_role": 25, "default_position": "Employee"}, section="ldap",
+                     timeout=1)
+        with pytest.raises(LdapError, match=rf"^\[ldap\] LDAP server {silent.url('ldap')} not reached: .*{when}.*"
+                                            "timed out"):
+            h.check()
+    assert silent.accepted == accept  # the silent server got the bind (or not even the connection)
 
 
 def test_page_size_above_the_server_limit_says_so(slapd_server):

@@ -14,7 +14,8 @@ from airflow_provider_oomnitza.hooks.errors import SourceConfigError
 from airflow_provider_oomnitza.hooks.sccm import SccmConfigError, SccmError, SccmHook, odbc_value, pick_driver
 from airflow_provider_oomnitza.hooks.sccm_queries import HARDWARE, QUERIES, SOFTWARE
 from airflow_provider_oomnitza.sources.base import SourceNeeds
-from tests.servers.fixtures import sccm_database  # noqa: F401 - the shared site database (3000 machines)
+from tests.servers.sccm_db import odbc_driver
+from tests.servers.silent import SilentServer
 
 SECRET = "Sccm-Secret-42;x}"
 
@@ -179,6 +180,8 @@ def test_connection_strings_quote_values_and_windows_authentication_sends_no_log
     assert odbc_value("a;b}c") == "{a;b}}c}" and odbc_value(" x") == "{ x}" and odbc_value("k=v") == "{k=v}"
     h = hook(sccm_database)
     assert f"UID=postgres;PWD={{{SECRET.replace('}', '}}')}}};" in h.odbc_connection_string
+    # TLS checked by default: nothing weakens ODBC Driver 18's Encrypt=yes with certificate checks
+    assert "TrustServerCertificate" not in h.odbc_connection_string and "Encrypt" not in h.odbc_connection_string
     windows = hook(sccm_database, authentication="Windows", username="", password="", verify_ssl=False)
     text = windows.odbc_connection_string
     assert "Trusted_Connection=yes;" in text and "TrustServerCertificate=yes;" in text
@@ -212,6 +215,34 @@ def test_a_refused_login_fails_clearly_without_the_password(sccm_database, caplo
     assert not ok and tested == message
     for text in (message, caplog.text, repr(info.value)):
         assert SECRET not in text and "Secret-42" not in text
+
+
+def test_a_server_that_never_answers_the_login_times_out_and_may_be_retried(monkeypatch):
+    with SilentServer() as silent:
+        monkeypatch.setenv("AIRFLOW_CONN_SCCM_SILENT", json.dumps({
+            "conn_type": "sccm", "host": "127.0.0.1", "schema": "CM_ABC", "login": "svc", "password": SECRET,
+            "extra": {"driver": odbc_driver(), "Port": str(silent.port)}}))
+        h = SccmHook(sccm_conn_id="sccm_silent", timeout=1)
+        assert h.connect_kwargs == {"timeout": 1}
+        with pytest.raises(SccmError, match=r"^connection 'sccm_silent' SCCM connect .*timeout expired") as info:
+            h.check()
+    assert not isinstance(info.value, SourceConfigError)  # Airflow's retries may help
+    assert silent.accepted == 1 and SECRET not in str(info.value)
+    monkeypatch.setenv("AIRFLOW_CONN_SCCM_OWN", json.dumps({"conn_type": "sccm", "host": "h", "login": "svc",
+                                                            "password": "x", "extra": {"connect_kwargs": {"timeout": 7}}}))
+    assert SccmHook(sccm_conn_id="sccm_own").connect_kwargs == {"timeout": 7}
+
+
+def test_queries_get_a_timeout_where_the_driver_has_one(sccm_database, monkeypatch):
+    """pyodbc's Connection.timeout (SQL_ATTR_QUERY_TIMEOUT): Microsoft's driver has it, psqlODBC refuses it."""
+    import types
+
+    h = hook(sccm_database)
+    conn = h.connect()  # psqlODBC: refused, and the connection is used without one
+    assert conn.timeout == 0
+    conn.close()
+    monkeypatch.setattr(OdbcHook, "get_conn", lambda self: types.SimpleNamespace(timeout=0))
+    assert h.connect().timeout == h.query_timeout == 1800
 
 
 def test_a_database_without_the_configmgr_views_says_what_to_check(sccm_database):

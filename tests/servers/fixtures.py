@@ -1,9 +1,8 @@
-"""pytest fixtures for the real servers; import them where needed.
+"""pytest fixtures for the real servers.
 
-``tests/servers/conftest.py`` imports them for the tests in this folder. Elsewhere, import
-the fixture into the test module or that folder's conftest::
-
-    from tests.servers.fixtures import slapd_server, sccm_database  # noqa: F401
+``tests/conftest.py`` imports them, so every test can ask for them, and each is built once a
+session (importing them again into a test module or another conftest would make a second,
+separate one: a second 3000-machine database).
 
 Both are session-scoped and shared: tests must not change their data (start a private
 ``SlapdServer(...)`` or ``SccmDatabase(...)`` for that).

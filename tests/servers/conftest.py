@@ -1,1 +1,0 @@
-from tests.servers.fixtures import sccm_database, slapd_server  # noqa: F401
