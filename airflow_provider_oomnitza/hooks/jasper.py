@@ -194,7 +194,8 @@ class JasperHook(SourceHook):
         except _Transient as exc:
             raise JasperError(f"{self.where} Jasper {what}: gave up after {self.max_attempts} attempts: {exc}") from None
         except (requests.ConnectionError, requests.Timeout) as exc:
-            raise JasperError(f"{self.where} Jasper {what}: {failure_reason(exc)}") from None
+            raise JasperError(f"{self.where} Jasper {what}: gave up after {self.max_attempts} attempts: "
+                              f"{failure_reason(exc)}") from None
 
     def call(self, operation: str, *, ok_faults: frozenset[str] = frozenset(), **body: Any) -> Any:
         """One Terminal operation with the request header fields; None for a fault in ``ok_faults``."""
