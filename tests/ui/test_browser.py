@@ -89,10 +89,14 @@ def test_overview_and_run_page_in_chromium(api_server, demo_runs, browser, tmp_p
     # Airflow's navigation has the entry, and its page frames the view.
     browser.wait_for("!!document.querySelector('a[href$=\"plugin/oomnitza-sync\"]')", what="the navigation entry")
     card = f"{FRAME}?.querySelector('[data-dag={ASSETS}]')"
-    shown = browser.wait_for(
-        f"(() => {{ const c = {card}; if (!c) return null; const out = {{}};"
-        " c.querySelectorAll('[data-count]').forEach(e => out[e.dataset.count] = e.textContent); return out; })()",
-        what="the csv_assets counts in the view")
+    try:
+        shown = browser.wait_for(
+            f"(() => {{ const c = {card}; if (!c) return null; const out = {{}};"
+            " c.querySelectorAll('[data-count]').forEach(e => out[e.dataset.count] = e.textContent);"
+            " return Object.keys(out).length ? out : null; })()",
+            what="the csv_assets counts in the view")
+    except AssertionError as exc:  # say what the card shows instead
+        raise AssertionError(f"{exc}\ncard: {str(browser.eval(f'{card}?.outerHTML'))[:1500]}") from None
     assert shown == {"extracted": f"{report['extracted']:,}", "sent": f"{report['pushed']:,}",
                      "unchanged": f"{report['oomnitza_unchanged']:,}", "refused": "2",
                      "skipped": f"{report['missing']:,}"}
