@@ -40,3 +40,13 @@ def airflow_db():
 
     db.resetdb()
     return _HOME
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """The browser tests run first. After the rest of the suite, the API server they start saw none of
+    the demo runs this process had just written ("No runs yet"), although the same tests pass alone,
+    after tests/ui, and after each subset of the suite tried; the cause is not found yet (see the
+    session notes). Running them first keeps them meaningful until it is."""
+    first = [item for item in items if item.nodeid.startswith("tests/ui/test_browser.py")]
+    if first and len(first) < len(items):
+        items[:] = first + [item for item in items if item not in first]
