@@ -14,19 +14,12 @@ from airflow.sdk import Connection
 from airflow_provider_oomnitza.config.settings import SettingsModel
 from airflow_provider_oomnitza.hooks.base import SourceHook
 from airflow_provider_oomnitza.sources import SOURCE_TYPES
+from tests.simulators.chef import generate_key_pair
 
 OOMNITZA_HOOK = "airflow_provider_oomnitza.hooks.oomnitza.OomnitzaHook"
 # csv_* / json_* sections read files named in the INI: no credentials, so no connection type.
 # Kept honest below: their settings may hold no secret (a secret there would need a connection).
 NO_CREDENTIALS = {name for name in SOURCE_TYPES if name.startswith(("csv_", "json_"))}
-
-def _rsa_pem() -> str:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption()).decode()
 
 
 # Types whose hook needs settings or a credential in a specific shape before it tries the server
@@ -34,7 +27,8 @@ def _rsa_pem() -> str:
 EXTRA_FOR_TEST = {
     "appledep": lambda: {"password": json.dumps({"consumer_key": "CK_x", "consumer_secret": "CS_x",
                                                  "access_token": "AT_x", "access_secret": "AS_x"})},
-    "chef": lambda: {"host": "http://127.0.0.1:{port}/organizations/acme", "password": _rsa_pem()},
+    "chef": lambda: {"host": "http://127.0.0.1:{port}/organizations/acme",
+                     "password": generate_key_pair()[0].decode()},
     "jasper": lambda: {"host": "http://127.0.0.1:{port}/ws/schema/Terminal.wsdl",
                        "extra": json.dumps({"api_token": "a-license-key"})},
     "ldap": lambda: {"host": "ldap://127.0.0.1:{port}", "extra": json.dumps({"base_dn": "dc=example,dc=com"})},

@@ -13,18 +13,10 @@ from pydantic import SecretStr
 
 from airflow_provider_oomnitza.config.generate import render_example
 from airflow_provider_oomnitza.config.loader import load_config
+from tests.simulators.chef import generate_key_pair
 
 # Sources that do not speak HTTP (files, LDAP, an ODBC database): their own timeouts are their hooks'.
 NOT_HTTP = {"csv_assets", "csv_users", "json_assets", "json_users", "ldap", "ldap_assets", "sccm"}
-
-
-def rsa_pem() -> str:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption()).decode()
 
 
 def sections(tmp_path):
@@ -51,7 +43,7 @@ def test_every_http_call_of_every_source_hook_has_a_finite_timeout(tmp_path, mon
         calls.clear()
         settings = section.settings
         if section.type_name == "chef":  # the example names no key: give it one, so that the hook gets to its calls
-            settings = settings.model_copy(update={"client_key": SecretStr(rsa_pem())})
+            settings = settings.model_copy(update={"client_key": SecretStr(generate_key_pair()[0].decode())})
         hook = import_string(section.source.hook)(settings, section=section.name, max_attempts=2,
                                                   sleep=lambda seconds: None)
         ok, message = hook.test_connection()
