@@ -40,7 +40,7 @@ import requests
 
 from airflow_provider_oomnitza.hooks.base import TLS_FIELDS, SourceHook
 from airflow_provider_oomnitza.hooks.errors import SourceConfigError
-from airflow_provider_oomnitza.hooks.http_client import HttpError, RetryingClient
+from airflow_provider_oomnitza.hooks.http_client import HttpError, RetryingClient, json_of
 from airflow_provider_oomnitza.sources.bamboohr import BambooHrSettings
 
 GATEWAY = "/api/gateway.php"
@@ -153,11 +153,8 @@ class BambooHRHook(SourceHook):
                              exc.status, response)
 
     def _json(self, response: requests.Response, what: str) -> dict:
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
+        body = json_of(response)
+        if body is None:
             raise BambooHRError(f"{self.prefix}BambooHR {what} at {self.base_url}: expected a JSON object, got "
                                 f"{response.headers.get('Content-Type')!r}: {response.text[:200]!r} (is url "
                                 f"{self.settings.url!r} the BambooHR API?)", response.status_code, response)

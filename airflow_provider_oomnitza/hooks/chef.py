@@ -43,7 +43,7 @@ from airflow_provider_oomnitza.hooks.chef_records import (
     node_from_partial, node_record, partial_search_body, partial_search_problem,
 )
 from airflow_provider_oomnitza.hooks.errors import HttpError, RefusedCredentials, SourceConfigError
-from airflow_provider_oomnitza.hooks.http_client import RetryingClient, fetch_in_order
+from airflow_provider_oomnitza.hooks.http_client import RetryingClient, fetch_in_order, json_of
 from airflow_provider_oomnitza.masking import mask
 from airflow_provider_oomnitza.sources.chef import ChefSettings
 
@@ -274,11 +274,8 @@ class ChefHook(SourceHook):
             raise self._error(exc, what) from None
 
     def _json(self, response: requests.Response, what: str) -> dict:
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
+        body = json_of(response)
+        if body is None:
             shown = response.headers.get("Content-Type") or "no content type"
             raise ChefError(f"{self.where} Chef {what} at {self.url}: expected a JSON object, got {shown} "
                             f"({response.text[:120]!r}); is url the Chef server URL with organization?",

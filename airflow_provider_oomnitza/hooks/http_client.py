@@ -67,6 +67,16 @@ def _checked_json(response: requests.Response) -> None:
     response.json = lambda *args, **kwargs: body  # type: ignore[method-assign]
 
 
+def json_of(response: requests.Response, kind: type | tuple[type, ...] = dict) -> Any:
+    """The answer's JSON body if it is a ``kind`` (an object by default), else None: not JSON at all, or
+    another shape (an HTML login page, a proxy's error, a list where an object was due). Hooks say why."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, kind) else None
+
+
 def error_text(response: requests.Response, limit: int = 300) -> str:
     """The useful part of an error body: JSON ``errors``/``message``/``error``, else the text."""
     try:

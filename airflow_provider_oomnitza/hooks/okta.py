@@ -32,7 +32,9 @@ import requests
 
 from airflow_provider_oomnitza.hooks.base import TLS_FIELDS, SourceHook
 from airflow_provider_oomnitza.hooks.errors import HttpError, RefusedCredentials
-from airflow_provider_oomnitza.hooks.http_client import RateBudget, RetryingClient, display, reset_epoch_seconds
+from airflow_provider_oomnitza.hooks.http_client import (
+    RateBudget, RetryingClient, display, json_of, reset_epoch_seconds,
+)
 from airflow_provider_oomnitza.masking import mask
 from airflow_provider_oomnitza.sources.okta import OktaSettings, org_url
 
@@ -145,11 +147,8 @@ class OktaHook(SourceHook):
             raise self._error(exc, what) from None
 
     def _json(self, response: requests.Response, what: str, kind: type) -> Any:
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, kind):
+        body = json_of(response, kind)
+        if body is None:
             shown = response.headers.get("Content-Type") or "no content type"
             raise OktaError(f"{self.where} Okta {what} at {self.url}: expected a JSON "
                             f"{'list' if kind is list else 'object'}, got {shown} ({response.text[:120]!r}); is url "

@@ -32,7 +32,9 @@ import requests
 
 from airflow_provider_oomnitza.hooks.base import TLS_FIELDS, SourceHook
 from airflow_provider_oomnitza.hooks.errors import SourceConfigError
-from airflow_provider_oomnitza.hooks.http_client import HttpError, RateBudget, RetryingClient, reset_in_seconds
+from airflow_provider_oomnitza.hooks.http_client import (
+    HttpError, RateBudget, RetryingClient, json_of, reset_in_seconds,
+)
 from airflow_provider_oomnitza.masking import mask
 from airflow_provider_oomnitza.sources.zendesk import ZendeskSettings, zendesk_url
 
@@ -154,11 +156,8 @@ class ZendeskHook(SourceHook):
 
     def _json(self, path: str, what: str, **kwargs: Any) -> dict:
         response = self._get(path, what, **kwargs)
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
+        body = json_of(response)
+        if body is None:
             raise self._fail(what, f"expected a JSON object, got {response.text[:200]!r} (is {self.url} "
                                    "the Zendesk URL?)", response)
         return body
