@@ -250,16 +250,7 @@ def test_worker_killed_mid_push_is_retried_without_lost_or_duplicated_records(de
     run_id = deployment.trigger(dag_id, conf={"workers": 1})
 
     # wait until the first batch is stored and the second is in flight, then kill that worker
-    victim = None
-    deadline = time.monotonic() + 150
-    while victim is None and time.monotonic() < deadline:
-        sim = stats(deployment.sandbox)
-        if sim["by_path"].get("/api/v3/bulk", 0) - before >= 2 and sim["in_flight"] >= 1:
-            push = [t for t in deployment.task_instances(dag_id, run_id) if t.task_id == "push"]
-            if push and push[0].state and push[0].state.value == "running":
-                victim = push[0].hostname
-                break
-        time.sleep(0.2)
+    victim = push_in_flight(deployment, dag_id, run_id, before).hostname
     assert victim in deployment.cluster.worker_names, deployment.summary(dag_id, run_id)
     deployment.cluster.kill(victim)
     knobs(deployment.sandbox, latency_ms=0)
